@@ -1,0 +1,28 @@
+// The subcommands of the otaserver executable. Each entry teaches its own usage; `otaserver help`
+// and `otaserver help COMMAND` are generated from this table.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ota::app {
+
+struct Command {
+  std::string_view name;
+  std::string_view summary;  // one line for the overview
+  std::function<std::string()> help;  // the full text for `otaserver help NAME`
+  std::function<int(std::span<const std::string> args)> run;
+};
+
+std::span<const Command> commands();
+const Command* find_command(std::string_view name);
+std::string overview_help();
+
+// Individual commands (one file each).
+int run_serve(std::span<const std::string> args);
+std::string serve_help();
+
+}  // namespace ota::app

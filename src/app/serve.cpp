@@ -1,0 +1,210 @@
+// `otaserver serve`: open the data directory, serve HTTP, stop cleanly on SIGTERM/SIGINT.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/commands.h"
+#include "app/config_loader.h"
+#include "app/data_dir.h"
+#include "app/exit_codes.h"
+#include "app/settings.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "http/server.h"
+
+namespace ota::app {
+namespace {
+
+http::ServerOptions http_options(const config::Config& cfg) {
+  http::ServerOptions o;
+  const std::string& listen = cfg.str("listen");
+  size_t colon = listen.rfind(':');
+  o.host = listen.substr(0, colon);
+  if (o.host.size() >= 2 && o.host.front() == '[') o.host = o.host.substr(1, o.host.size() - 2);
+  o.port = static_cast<int>(std::stoi(listen.substr(colon + 1)));
+  o.workers = static_cast<int>(cfg.uint("workers"));
+  o.backlog = static_cast<int>(cfg.uint("backlog"));
+  o.keep_alive_max_requests = cfg.uint("keep_alive_requests");
+  o.keep_alive_timeout_s = static_cast<int>(cfg.uint("keep_alive_timeout_s"));
+  o.read_timeout_s = static_cast<int>(cfg.uint("read_timeout_s"));
+  o.write_timeout_s = static_cast<int>(cfg.uint("write_timeout_s"));
+  o.max_body_bytes = cfg.uint("max_upload_bytes");
+  o.access_log = cfg.flag("access_log");
+  return o;
+}
+
+std::string base_url(const std::string& host, int port) {
+  bool v6 = host.find(':') != std::string::npos;
+  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// Waits for SIGTERM/SIGINT on its own thread (the signals are blocked everywhere else), then
+// stops the listener and gives in-flight requests `grace` to finish before exiting anyway.
+// A second signal exits at once. The stores are crash-safe, so a forced exit loses nothing
+// that was acknowledged.
+class ShutdownCoordinator {
+ public:
+  ShutdownCoordinator(http::Server& server, std::chrono::seconds grace) : server_(server), grace_(grace) {
+    thread_ = std::thread([this] { wait_for_signal(); });
+  }
+  ~ShutdownCoordinator() {
+    {
+      std::lock_guard lock(mutex_);
+      finished_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  static void block_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // A client that disconnects mid-response must not kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
+  }
+
+ private:
+  void wait_for_signal() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    timespec tick{0, 200'000'000};
+    int sig = -1;
+    while (!is_finished()) {
+      sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) break;
+    }
+    if (sig <= 0) return;  // the server stopped on its own
+    spdlog::info("shutdown signal={} in_flight={} grace_s={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                 server_.in_flight(), grace_.count());
+    server_.stop();
+    auto deadline = std::chrono::steady_clock::now() + grace_;
+    while (!is_finished() && std::chrono::steady_clock::now() < deadline) {
+      timespec short_tick{0, 100'000'000};
+      if (sigtimedwait(&set, nullptr, &short_tick) > 0) {
+        spdlog::warn("shutdown second signal: exiting now in_flight={}", server_.in_flight());
+        spdlog::default_logger()->flush();
+        ::_exit(kExitFailure);
+      }
+    }
+    if (!is_finished()) {
+      spdlog::warn("shutdown grace period over: exiting with in_flight={}", server_.in_flight());
+      spdlog::default_logger()->flush();
+      ::_exit(kExitFailure);
+    }
+  }
+
+  bool is_finished() {
+    std::lock_guard lock(mutex_);
+    return finished_;
+  }
+
+  http::Server& server_;
+  std::chrono::seconds grace_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool finished_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+std::string serve_help() {
+  return "usage: otaserver serve [--data DIR] [--listen HOST:PORT] [--public-url URL] [flags]\n"
+         "       otaserver --data DIR ...   (the same: serve is the default command)\n"
+         "\n"
+         "Serves expo-updates manifests and assets, native patches and the admin API from DIR.\n"
+         "The first start creates DIR. Only one server may use a data directory at a time.\n"
+         "\n"
+         "Settings come from, in rising precedence: built-in defaults, the --config file,\n"
+         "OTA_* environment variables, and flags. --print-config shows each value and its source.\n"
+         "\n"
+         "Flags:\n" +
+         config::describe_flags(server_settings()) +
+         "  --print-config\n      print the effective settings and where each came from, then exit\n"
+         "\n"
+         "Examples:\n"
+         "  otaserver serve --data /var/lib/otaserver --public-url https://ota.example.com\n"
+         "  otaserver --data ./data --listen 127.0.0.1:0 --port-file ./port\n";
+}
+
+int run_serve(std::span<const std::string> args) {
+  auto loaded = load_config(server_settings(), args);
+  if (!loaded) {
+    std::fprintf(stderr, "otaserver: %s\n", loaded.error().message().c_str());
+    return loaded.error().code() == ErrorCode::kInvalidArgument ? kExitConfig : kExitFailure;
+  }
+  if (loaded->parsed.help) {
+    std::fputs(serve_help().c_str(), stdout);
+    return kExitOk;
+  }
+  if (!loaded->parsed.positional.empty()) {
+    std::fprintf(stderr, "otaserver: serve takes no arguments, got \"%s\"; see `otaserver help serve`\n",
+                 loaded->parsed.positional.front().c_str());
+    return kExitUsage;
+  }
+  const config::Config& cfg = loaded->config;
+  if (loaded->parsed.print_config) {
+    std::fputs(cfg.describe().c_str(), stdout);
+    return kExitOk;
+  }
+
+  log::setup(*log::parse_level(cfg.str("log_level")));
+  ::umask(027);  // nothing the server creates is for other users
+  ShutdownCoordinator::block_signals();
+
+  auto data = open_data_dir(cfg.str("data"));
+  if (!data) {
+    spdlog::error("startup failed: {}", data.error().message());
+    return data.error().code() == ErrorCode::kConflict ? kExitInUse : kExitFailure;
+  }
+
+  SystemClock clock;
+  http::Services services;
+  services.clock = &clock;
+  services.health = {OTA_VERSION, data->schema_version};
+  http::Server server(http_options(cfg), services);
+  auto port = server.bind();
+  if (!port) {
+    spdlog::error("startup failed: {}", port.error().message());
+    return kExitFailure;
+  }
+  std::string host = http_options(cfg).host;
+  std::string public_url = cfg.str("public_url").empty() ? base_url(host, *port) : cfg.str("public_url");
+
+  const std::string& port_file = cfg.str("port_file");
+  if (!port_file.empty()) {
+    if (auto st = write_file_atomic(port_file, std::to_string(*port) + "\n"); !st) {
+      std::fprintf(stderr, "otaserver: cannot write --port-file: %s\n", st.error().message().c_str());
+      return kExitFailure;
+    }
+  }
+  spdlog::info("serving version={} data={} listen={} public_url={} workers={} schema={}", OTA_VERSION,
+               cfg.str("data"), base_url(host, *port), public_url, cfg.uint("workers"), data->schema_version);
+  std::printf("otaserver listening on %s\n", base_url(host, *port).c_str());
+  std::fflush(stdout);
+
+  Status served;
+  {
+    ShutdownCoordinator shutdown(server, std::chrono::seconds(cfg.uint("shutdown_grace_s")));
+    served = server.run();
+  }
+  if (!port_file.empty()) ::unlink(port_file.c_str());
+  spdlog::info("stopped: closing stores");
+  data->storage.reset();
+  spdlog::info("stopped cleanly");
+  spdlog::default_logger()->flush();
+  return served ? kExitOk : kExitFailure;
+}
+
+}  // namespace ota::app

@@ -1,0 +1,40 @@
+#include "app/settings.h"
+
+namespace ota::app {
+namespace {
+
+using config::Setting;
+using config::Type;
+
+constexpr Setting kServerSettings[] = {
+    {"config", Type::kPath, "", "read settings from this file (lines of `key = value`; # starts a comment)", 0, 0, {},
+     false},
+    {"data", Type::kPath, "./data",
+     "data directory: metadata.db (SQLite), blobs/ (RocksDB), secret.key; created on first start"},
+    {"listen", Type::kHostPort, "127.0.0.1:8080",
+     "address to serve HTTP on; keep 127.0.0.1 behind a reverse proxy, port 0 picks a free port"},
+    {"public_url", Type::kUrl, "",
+     "base URL that devices reach this server at, written into manifests (default: http://<listen address>)"},
+    {"port_file", Type::kPath, "", "after binding, write the listening port to this file (for scripts and tests)"},
+    {"log_level", Type::kChoice, "info", "how much to log", 0, 0, "trace|debug|info|warn|error|off"},
+    {"access_log", Type::kBool, "true", "log one line per HTTP request (method, path, status, bytes, ms)"},
+    {"workers", Type::kUInt, "256",
+     "worker threads; each serves one open connection at a time, so size it to concurrent clients", 1, 4096},
+    {"backlog", Type::kUInt, "4096", "listen backlog: connections the kernel queues before accept", 16, 65535},
+    {"keep_alive_requests", Type::kUInt, "1000", "requests served on one connection before it is closed", 1,
+     1000000},
+    {"keep_alive_timeout_s", Type::kUInt, "2",
+     "seconds an idle keep-alive connection may hold a worker; low values free workers for new clients", 1, 300},
+    {"read_timeout_s", Type::kUInt, "5", "seconds to wait for each read from a client before dropping it", 1, 300},
+    {"write_timeout_s", Type::kUInt, "5", "seconds to wait for each write to a client before dropping it", 1, 300},
+    {"max_upload_bytes", Type::kUInt, "268435456", "largest request body accepted (uploads); other routes allow less",
+     1 << 20, uint64_t{1} << 34},
+    {"shutdown_grace_s", Type::kUInt, "10",
+     "on SIGTERM, how long in-flight requests may take before the process exits anyway", 1, 600},
+};
+
+}  // namespace
+
+std::span<const config::Setting> server_settings() { return kServerSettings; }
+
+}  // namespace ota::app

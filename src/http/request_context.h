@@ -1,0 +1,30 @@
+// Per-request state that cpp-httplib gives us no place for. A request runs start to finish on one
+// worker thread (pre-routing hook, handler, logger), so a thread-local slot is exact.
+#pragma once
+
+#include <cstdint>
+
+namespace httplib {
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace ota::http {
+
+struct RequestContext {
+  uint64_t id = 0;
+  int64_t start_ns = 0;
+  bool counted = false;  // entered the in-flight count
+};
+
+RequestContext& begin_request(uint64_t id, int64_t start_ns);
+RequestContext& current_request();
+void end_request();
+
+// Sends `res` and then closes the connection, so unread request bytes can never be taken for the
+// next request. Works around 0.11.4 ignoring a handler's `Connection: close`: the body is sent
+// through a chunked provider that reports failure once the last chunk is out, which ends the
+// keep-alive loop. HTTP/1.0 connections close anyway.
+void close_after_response(const httplib::Request& req, httplib::Response& res);
+
+}  // namespace ota::http

@@ -1,0 +1,202 @@
+#include "http/server.h"
+
+#include <chrono>
+#include <sys/socket.h>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "common/log.h"
+#include "common/strings.h"
+#include "http/errors.h"
+#include "http/request_context.h"
+
+namespace ota::http {
+namespace {
+
+// cpp-httplib 0.11.4 exposes the listening socket only to subclasses; we need it to raise the
+// compiled-in listen backlog of 5 (docs/perf-baseline.md §3).
+class HttplibServer : public httplib::Server {
+ public:
+  void raise_backlog(int backlog) { ::listen(svr_sock_, backlog); }
+};
+
+// The headers the library itself adds to every request. A client that sends one of them would
+// shadow the real value (CVE-2025-66570), so such requests are refused.
+constexpr std::string_view kLibraryHeaders[] = {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"};
+
+bool carries_body(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  auto length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  Services services;
+  HttplibServer svr;
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<uint64_t> next_request_id{1};
+  int64_t started_ms = 0;
+
+  Impl(ServerOptions o, Services s) : options(std::move(o)), services(std::move(s)) {
+    started_ms = services.clock->now_ms();
+    configure_library();
+    install_guards();
+    install_routes();
+  }
+
+  void configure_library() {
+    int workers = options.workers;
+    svr.new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
+    // Without TCP_NODELAY a keep-alive client waits for the delayed ACK: ~40 requests/s.
+    svr.set_tcp_nodelay(true);
+    svr.set_keep_alive_max_count(options.keep_alive_max_requests);
+    svr.set_keep_alive_timeout(options.keep_alive_timeout_s);
+    svr.set_read_timeout(options.read_timeout_s, 0);
+    svr.set_write_timeout(options.write_timeout_s, 0);
+    svr.set_payload_max_length(options.max_body_bytes);
+  }
+
+  // Runs before routing and before any body is read: the place for every check that must not
+  // depend on the body (docs/reliability.md §4.1, W1-W9, W14).
+  void install_guards() {
+    svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      RequestContext& ctx = begin_request(next_request_id.fetch_add(1), now_ns());
+      in_flight.fetch_add(1, std::memory_order_relaxed);
+      ctx.counted = true;
+
+      size_t client_headers = 0, header_bytes = 0;
+      for (const auto& [name, value] : req.headers) {
+        header_bytes += name.size() + value.size() + 4;
+        ++client_headers;
+      }
+      for (auto name : kLibraryHeaders) {
+        size_t n = req.headers.count(std::string(name));
+        if (n > 1) {
+          reject(req, res, 400, "invalid_argument",
+                 "requests must not carry a " + std::string(name) + " header");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        client_headers -= std::min(client_headers, n);
+      }
+      if (client_headers > options.max_headers || header_bytes > options.max_header_bytes) {
+        reject(req, res, 431, "too_large",
+               "too many or too large request headers (at most " + std::to_string(options.max_headers) +
+                   " headers and " + format_bytes(options.max_header_bytes) + ")");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // The library would inflate a compressed request body without any size limit.
+      if (req.has_header("Content-Encoding")) {
+        reject(req, res, 415, "unsupported", "compressed request bodies are not accepted; send identity");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // No public route takes a body. A body the handler never reads would otherwise be parsed
+      // as the next request on this connection (request smuggling).
+      if (carries_body(req)) {
+        reject(req, res, 413, "too_large", "this endpoint takes no request body");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      // Ranges are honoured only by routes that opt in (assets); elsewhere a Range header is
+      // ignored so the library never builds multi-range answers out of our bodies.
+      if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+
+    svr.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      send_error(res, internal_error(what), current_request().id);
+    });
+
+    // Fills in a JSON body for answers the library produced on its own (404 for unknown paths,
+    // 400 for unparsable requests, 416 ...). Answers our handlers wrote are left alone.
+    svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty() || res.is_chunked_content_provider_) return;
+      if (res.status == 404) {
+        send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path.substr(0, 200));
+      } else {
+        send_error(res, res.status, "http_error", "the request could not be handled (HTTP " + std::to_string(res.status) + ")");
+      }
+    });
+
+    svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      RequestContext& ctx = current_request();
+      if (options.access_log) {
+        double ms = ctx.start_ns ? static_cast<double>(now_ns() - ctx.start_ns) / 1e6 : -1;
+        // The path only: query strings may carry signed tokens, which are never logged.
+        spdlog::info("access id={} peer={}:{} method={} path={} status={} bytes={} ms={:.3f}", ctx.id,
+                     req.remote_addr, req.remote_port, req.method, req.path.substr(0, 512), res.status,
+                     res.content_length_ ? res.content_length_ : res.body.size(), ms);
+      }
+      if (ctx.counted) in_flight.fetch_sub(1, std::memory_order_relaxed);
+      end_request();
+    });
+  }
+
+  // Answers an early rejection and closes the connection: the request body (if any) was never
+  // read, and in 0.11.4 a `Connection: close` header alone does not stop the keep-alive loop.
+  void reject(const httplib::Request& req, httplib::Response& res, int status, std::string_view code,
+              std::string_view message) {
+    send_error(res, status, code, message);
+    close_after_response(req, res);
+  }
+
+  void install_routes() {
+    svr.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+      nlohmann::json body = {
+          {"status", "ok"},
+          {"version", services.health.version},
+          {"schema_version", services.health.schema_version},
+          {"uptime_s", (services.clock->now_ms() - started_ms) / 1000},
+      };
+      res.set_header("Cache-Control", "no-store");
+      res.set_content(body.dump(), "application/json");
+    });
+  }
+
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+};
+
+Server::Server(ServerOptions options, Services services)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(services))) {}
+
+Server::~Server() = default;
+
+Result<int> Server::bind() {
+  const auto& o = impl_->options;
+  int port = 0;
+  if (o.port == 0) {
+    port = impl_->svr.bind_to_any_port(o.host);
+  } else if (impl_->svr.bind_to_port(o.host, o.port)) {
+    port = o.port;
+  }
+  if (port <= 0) {
+    return Error(ErrorCode::kUnavailable, "cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                                              " (address in use, or not an address of this machine); "
+                                              "choose another with --listen");
+  }
+  impl_->svr.raise_backlog(o.backlog);
+  return port;
+}
+
+Status Server::run() {
+  if (!impl_->svr.listen_after_bind()) return internal_error("the HTTP listener stopped unexpectedly");
+  return ok();
+}
+
+void Server::stop() { impl_->svr.stop(); }
+
+int64_t Server::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace ota::http

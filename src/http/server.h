@@ -1,0 +1,64 @@
+// The HTTP front: the only module that includes httplib.h. It owns the listener, the mitigations
+// for cpp-httplib 0.11.4's weaknesses (docs/reliability.md §4.1), the access log and the single
+// mapping from Error to HTTP status and JSON body. Handlers call into the layers below.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace ota::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                    // 0 = pick a free port; bind() reports it
+  int workers = 256;                  // threads; each serves one connection at a time
+  int backlog = 4096;                 // the library's 5 drops SYNs under reconnect bursts
+  size_t keep_alive_max_requests = 1000;
+  int keep_alive_timeout_s = 2;       // each idle keep-alive connection holds a worker this long
+  int read_timeout_s = 5;
+  int write_timeout_s = 5;
+  size_t max_body_bytes = 256u << 20; // the largest upload; smaller caps are per route
+  size_t max_headers = 64;            // client-sent header lines
+  size_t max_header_bytes = 16u << 10;
+  bool access_log = true;
+};
+
+// What the /healthz endpoint reports.
+struct HealthInfo {
+  std::string version;
+  int schema_version = 0;
+};
+
+struct Services {
+  const Clock* clock = nullptr;
+  HealthInfo health;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Services services);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listening socket; returns the bound port. Errors name the address and the reason.
+  Result<int> bind();
+  // Serves until stop() is called; returns when the listener is closed and every worker is done.
+  Status run();
+  // Stops accepting new connections. Thread-safe and async-signal-unsafe: call from a normal thread.
+  void stop();
+  // Requests being handled right now (for the shutdown log line).
+  int64_t in_flight() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ota::http

@@ -1,0 +1,72 @@
+#include "storage/storage.h"
+
+namespace ota::storage {
+
+BlobLease::BlobLease(BlobLease&& other) noexcept : storage_(other.storage_), digests_(std::move(other.digests_)) {
+  other.digests_.clear();
+}
+
+BlobLease::~BlobLease() {
+  for (const auto& d : digests_) storage_->unpin(d);
+}
+
+void BlobLease::pin(const Sha256& d) {
+  storage_->pin(d);
+  digests_.push_back(d);
+}
+
+Result<Sha256> BlobLease::put(std::string_view bytes) {
+  OTA_ASSIGN_OR_RETURN(Sha256 d, storage_->blobs().put(bytes));
+  pin(d);
+  return d;
+}
+
+Result<Sha256> BlobLease::put_verified(std::string_view bytes, const Sha256& expected) {
+  OTA_ASSIGN_OR_RETURN(Sha256 d, storage_->blobs().put_verified(bytes, expected));
+  pin(d);
+  return d;
+}
+
+Result<std::vector<Sha256>> BlobLease::put_many(std::span<const std::string_view> blobs) {
+  OTA_ASSIGN_OR_RETURN(auto ds, storage_->blobs().put_many(blobs));
+  for (const auto& d : ds) pin(d);
+  return ds;
+}
+
+Status BlobLease::adopt(const Sha256& digest) {
+  // Pin first, then check: a garbage collector running in between sees the pin and keeps it.
+  pin(digest);
+  OTA_ASSIGN_OR_RETURN(bool present, storage_->blobs().has(digest));
+  if (!present) {
+    return not_found("blob " + digest.base64url() + " is not stored; upload it before committing");
+  }
+  return ok();
+}
+
+Storage::Storage(std::unique_ptr<metadata::Database> db, std::unique_ptr<blobs::BlobStore> blobs)
+    : db_(std::move(db)), blobs_(std::move(blobs)) {}
+
+Status Storage::commit(const BlobLease& lease, const std::function<Status(metadata::WriteTransaction&)>& fill) {
+  if (lease.storage_ != this) return internal_error("blob lease belongs to another storage");
+  OTA_ASSIGN_OR_RETURN(auto tx, db_->begin_write());
+  OTA_TRY(fill(tx));
+  return tx.commit();
+}
+
+bool Storage::is_pinned(const Sha256& digest) const {
+  std::lock_guard lock(pins_mutex_);
+  return pins_.contains(digest);
+}
+
+void Storage::pin(const Sha256& d) {
+  std::lock_guard lock(pins_mutex_);
+  ++pins_[d];
+}
+
+void Storage::unpin(const Sha256& d) {
+  std::lock_guard lock(pins_mutex_);
+  auto it = pins_.find(d);
+  if (it != pins_.end() && --it->second == 0) pins_.erase(it);
+}
+
+}  // namespace ota::storage
