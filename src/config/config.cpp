@@ -89,10 +89,12 @@ std::optional<bool> parse_bool(std::string_view v) {
 // Checks and normalizes one value. Returns the normalized text.
 Result<std::string> check(const Setting& s, std::string_view raw, std::string_view source) {
   auto bad = [&](std::string_view why = {}) {
-    std::string m = "invalid value for " + std::string(s.key) + " (from " + std::string(source) + "): \"" +
-                    std::string(raw.substr(0, 200)) + "\"";
-    if (!why.empty()) m += " " + std::string(why);
-    return invalid_argument(m + "; expected " + describe_type(s));
+    // Built with append(): GCC 12 at -O3 misreports operator+ chains here (-Wrestrict).
+    std::string m = "invalid value for ";
+    m.append(s.key).append(" (from ").append(source).append("): \"").append(raw.substr(0, 200)).append("\"");
+    if (!why.empty()) m.append(" ").append(why);
+    m.append("; expected ").append(describe_type(s));
+    return invalid_argument(std::move(m));
   };
   for (char c : raw) {
     if (static_cast<unsigned char>(c) < 0x20) return bad("contains a control character");
@@ -266,7 +268,12 @@ Result<ParsedArgs> parse_args(std::span<const Setting> table, std::span<const st
     if (inline_value) {
       out.flags.emplace_back(key, *inline_value);
     } else if (s->type == Type::kBool) {
-      out.flags.emplace_back(key, "true");
+      // `--flag false` reads naturally; a following word that is a boolean is the flag's value.
+      if (i + 1 < args.size() && parse_bool(args[i + 1])) {
+        out.flags.emplace_back(key, args[++i]);
+      } else {
+        out.flags.emplace_back(key, "true");
+      }
     } else if (i + 1 < args.size()) {
       out.flags.emplace_back(key, args[++i]);
     } else {

@@ -88,7 +88,7 @@ Result<std::unique_ptr<BlobStore>> BlobStore::open(const BlobStoreOptions& optio
   t.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   // Whole-key bloom filters make has() for a missing blob (every publish asks) skip disk reads.
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  t.block_size = 64u << 10;
+  t.block_size = options.block_size;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
 
   rocksdb::DB* raw = nullptr;

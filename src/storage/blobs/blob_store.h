@@ -36,6 +36,8 @@ struct BlobStoreOptions {
   // RocksDB's block cache. otaserver keeps the blobs of servable updates in its own memory cache,
   // so this only needs to absorb re-reads during publishing.
   size_t block_cache_bytes = 16u << 20;
+  // SST data block size. Chosen by bench/blob_store_bench.cpp (see docs/storage-format.md).
+  size_t block_size = 64u << 10;
 };
 
 // The bytes of one blob, read without copying: a view into RocksDB's pinned block (or its own
