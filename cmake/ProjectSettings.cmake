@@ -4,7 +4,8 @@ add_library(ota_settings INTERFACE)
 target_compile_features(ota_settings INTERFACE cxx_std_20)
 target_compile_definitions(ota_settings INTERFACE
   OTA_VERSION="${PROJECT_VERSION}"
-  $<$<CONFIG:Debug>:_GLIBCXX_ASSERTIONS>)
+  $<$<CONFIG:Debug>:_GLIBCXX_ASSERTIONS>
+  $<$<BOOL:${OTA_TEST_HOOKS}>:OTA_TEST_HOOKS=1>)
 
 if(OTA_ENABLE_SANITIZERS)
   target_compile_options(ota_settings INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer

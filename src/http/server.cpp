@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <chrono>
+#include <stdexcept>
 #include <sys/socket.h>
 
 #include <httplib.h>
@@ -160,6 +161,12 @@ struct Server::Impl {
       res.set_header("Cache-Control", "no-store");
       res.set_content(body.dump(), "application/json");
     });
+#ifdef OTA_TEST_HOOKS
+    // Lets tests prove that a handler exception never reaches the client (W9).
+    svr.Get("/__test/throw", [](const httplib::Request&, httplib::Response&) {
+      throw std::runtime_error("SQLITE_IOERR at /var/lib/otaserver/metadata.db (test hook)");
+    });
+#endif
   }
 
   static int64_t now_ns() {

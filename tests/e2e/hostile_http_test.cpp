@@ -90,6 +90,23 @@ TEST_F(HostileHttp, MultiRangeOnAJsonEndpointIsIgnored) {
   EXPECT_TRUE(nlohmann::json::accept(res->body)) << res->body;
 }
 
+TEST_F(HostileHttp, HandlerExceptionIsAGeneric500WithoutDetails) {
+  auto res = server_->client().Get("/__test/throw");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500);
+  auto body = nlohmann::json::parse(res->body);
+  EXPECT_EQ(body["error"], "internal");
+  EXPECT_NE(body["message"].get<std::string>().find("request id"), std::string::npos);
+  EXPECT_EQ(res->body.find("SQLITE"), std::string::npos);
+  EXPECT_EQ(res->body.find("/var/lib"), std::string::npos);
+  for (const auto& [name, value] : res->headers) {
+    EXPECT_EQ(value.find("SQLITE"), std::string::npos) << name;
+    EXPECT_NE(name, "EXCEPTION_WHAT");
+  }
+  // The operator still gets the detail, under the same request id.
+  EXPECT_NE(server_->stderr_text().find("detail=SQLITE_IOERR"), std::string::npos);
+}
+
 TEST_F(HostileHttp, GarbageRequestLineGetsA4xx) {
   RawConnection c(port());
   ASSERT_TRUE(c.connected());
