@@ -27,6 +27,7 @@ std::string format_iso8601_ms(int64_t epoch_ms) {
 
 std::string format_http_date(int64_t epoch_ms) {
   time_t secs = static_cast<time_t>(epoch_ms / 1000);
+  if (epoch_ms % 1000 < 0) --secs;  // floor, not truncation toward zero
   struct tm tm {};
   gmtime_r(&secs, &tm);
   static const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

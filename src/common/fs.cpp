@@ -1,5 +1,6 @@
 #include "common/fs.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -63,8 +64,10 @@ Status fsync_dir(const std::filesystem::path& dir) {
 }
 
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode) {
+  // pid plus a per-process counter: concurrent writers of the same path never share a temp file.
+  static std::atomic<uint64_t> counter{0};
   std::filesystem::path tmp = path;
-  tmp += ".tmp." + std::to_string(::getpid());
+  tmp += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter.fetch_add(1));
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode));
   if (!fd.valid()) return errno_error(errno, "cannot create", tmp);
   auto cleanup = [&] { ::unlink(tmp.c_str()); };

@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kForbidden: return "forbidden";
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kNotAcceptable: return "not_acceptable";
     case ErrorCode::kNoSpace: return "no_space";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kCorruption: return "corruption";

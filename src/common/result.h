@@ -20,7 +20,8 @@ enum class ErrorCode {
   kUnauthorized,     // missing or bad credentials: 401
   kForbidden,        // valid credentials without the right: 403
   kTooLarge,         // a size limit was exceeded: 413
-  kUnsupported,      // a media type, encoding or protocol we do not speak: 415/406
+  kUnsupported,      // a request media type or encoding we do not take: 415
+  kNotAcceptable,    // we cannot produce anything the client accepts (Accept, protocol): 406
   kNoSpace,          // the disk is full: 507
   kUnavailable,      // try again later (shutting down, busy): 503
   kCorruption,       // stored data failed a check; never served: 500

@@ -122,11 +122,15 @@ Result<std::string> check(const Setting& s, std::string_view raw, std::string_vi
       if (raw.empty()) return std::string();  // "not set": callers derive a default
       std::string v(raw);
       while (v.size() > 1 && v.back() == '/') v.pop_back();
-      bool scheme = starts_with(v, "http://") || starts_with(v, "https://");
-      size_t host_start = v.find("://") + 3;
-      if (!scheme || v.size() <= host_start || v.find_first_of(" ?#\"'<>\\", host_start) != std::string::npos) {
-        return bad();
-      }
+      size_t sep = v.find("://");
+      if (sep == std::string::npos) return bad();
+      std::string scheme = to_lower(std::string_view(v).substr(0, sep));
+      if (scheme != "http" && scheme != "https") return bad();
+      v.replace(0, sep, scheme);
+      size_t host_start = sep + 3;
+      size_t host_end = v.find_first_of("/:", host_start);
+      bool has_host = host_end == std::string::npos ? v.size() > host_start : host_end > host_start;
+      if (!has_host || v.find_first_of(" ?#\"'<>\\", host_start) != std::string::npos) return bad("has no host");
       return v;
     }
     case Type::kChoice:
@@ -179,7 +183,11 @@ Result<Config> Config::load(std::span<const Setting> table, const Sources& sourc
       std::string_view raw = trim(line.substr(eq + 1));
       if (raw.size() >= 2 && raw.front() == '"' && raw.back() == '"') raw = raw.substr(1, raw.size() - 2);
       const Setting* s = find_setting(table, key);
-      if (s == nullptr || !s->in_file) {
+      if (s != nullptr && !s->in_file) {
+        return invalid_argument("config file " + where + ": \"" + key + "\" can only be given on the command line (" +
+                                flag_name(key) + ") or as " + env_name(key));
+      }
+      if (s == nullptr) {
         return invalid_argument("config file " + where + ": unknown setting \"" + key + "\"" +
                                 suggestion(table, key, false));
       }

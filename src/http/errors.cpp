@@ -16,6 +16,7 @@ int status_for(ErrorCode code) {
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kUnsupported: return 415;
+    case ErrorCode::kNotAcceptable: return 406;
     case ErrorCode::kNoSpace: return 507;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kCorruption:

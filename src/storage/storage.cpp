@@ -15,32 +15,43 @@ void BlobLease::pin(const Sha256& d) {
   digests_.push_back(d);
 }
 
-Result<Sha256> BlobLease::put(std::string_view bytes) {
-  OTA_ASSIGN_OR_RETURN(Sha256 d, storage_->blobs().put(bytes));
-  pin(d);
-  return d;
-}
+// Every write pins its digest *before* touching the store: put() of content that already exists
+// writes nothing, and without the pin a garbage collector could delete that existing blob between
+// the existence check and the commit that references it.
+Result<Sha256> BlobLease::put(std::string_view bytes) { return put_verified(bytes, crypto::sha256(bytes)); }
 
 Result<Sha256> BlobLease::put_verified(std::string_view bytes, const Sha256& expected) {
-  OTA_ASSIGN_OR_RETURN(Sha256 d, storage_->blobs().put_verified(bytes, expected));
-  pin(d);
-  return d;
+  pin(expected);
+  auto stored = storage_->blobs().put_verified(bytes, expected);
+  if (!stored) unpin_last();
+  return stored;
 }
 
 Result<std::vector<Sha256>> BlobLease::put_many(std::span<const std::string_view> blobs) {
-  OTA_ASSIGN_OR_RETURN(auto ds, storage_->blobs().put_many(blobs));
-  for (const auto& d : ds) pin(d);
-  return ds;
+  size_t before = digests_.size();
+  for (std::string_view bytes : blobs) pin(crypto::sha256(bytes));
+  auto stored = storage_->blobs().put_many(blobs);
+  if (!stored) {
+    while (digests_.size() > before) unpin_last();
+  }
+  return stored;
 }
 
 Status BlobLease::adopt(const Sha256& digest) {
   // Pin first, then check: a garbage collector running in between sees the pin and keeps it.
   pin(digest);
-  OTA_ASSIGN_OR_RETURN(bool present, storage_->blobs().has(digest));
-  if (!present) {
+  auto present = storage_->blobs().has(digest);
+  if (!present || !*present) {
+    unpin_last();
+    if (!present) return std::move(present).error();
     return not_found("blob " + digest.base64url() + " is not stored; upload it before committing");
   }
   return ok();
+}
+
+void BlobLease::unpin_last() {
+  storage_->unpin(digests_.back());
+  digests_.pop_back();
 }
 
 Storage::Storage(std::unique_ptr<metadata::Database> db, std::unique_ptr<blobs::BlobStore> blobs)

@@ -50,6 +50,7 @@ class BlobLease {
   friend class Storage;
   explicit BlobLease(Storage* storage) : storage_(storage) {}
   void pin(const Sha256& d);
+  void unpin_last();
 
   Storage* storage_;
   std::vector<Sha256> digests_;

@@ -38,7 +38,9 @@ Result<sqlite3*> open_handle(const DatabaseOptions& options, bool read_only) {
 // ---- Query
 
 Query::~Query() {
-  if (stmt_ != nullptr) {
+  if (stmt_ != nullptr && owned_) {
+    sqlite3_finalize(stmt_);
+  } else if (stmt_ != nullptr) {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
   }
@@ -94,16 +96,18 @@ Status Connection::exec(std::string_view sql) {
   return ok();
 }
 
-Result<sqlite3_stmt*> Connection::prepare(std::string_view sql) {
+Result<std::pair<sqlite3_stmt*, bool>> Connection::prepare(std::string_view sql) {
   std::string key(sql);
   auto it = statements_.find(key);
-  if (it != statements_.end()) return it->second;
+  bool busy = it != statements_.end() && sqlite3_stmt_busy(it->second);
+  if (it != statements_.end() && !busy) return std::make_pair(it->second, false);
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
-                              nullptr);
+  int rc = sqlite3_prepare_v3(db_, key.data(), static_cast<int>(key.size()), busy ? 0 : SQLITE_PREPARE_PERSISTENT,
+                              &stmt, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(db_, rc, "cannot prepare statement");
+  if (busy) return std::make_pair(stmt, true);
   statements_.emplace(std::move(key), stmt);
-  return stmt;
+  return std::make_pair(stmt, false);
 }
 
 Status Connection::bind(sqlite3_stmt* stmt, int index, int64_t v) {

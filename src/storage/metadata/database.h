@@ -40,7 +40,9 @@ class Connection;
 // statement can be reused. Obtained from a transaction's query().
 class Query {
  public:
-  Query(Query&& other) noexcept : conn_(other.conn_), stmt_(other.stmt_) { other.stmt_ = nullptr; }
+  Query(Query&& other) noexcept : conn_(other.conn_), stmt_(other.stmt_), owned_(other.owned_) {
+    other.stmt_ = nullptr;
+  }
   Query(const Query&) = delete;
   Query& operator=(const Query&) = delete;
   Query& operator=(Query&&) = delete;
@@ -58,9 +60,10 @@ class Query {
 
  private:
   friend class Connection;
-  Query(Connection* conn, sqlite3_stmt* stmt) : conn_(conn), stmt_(stmt) {}
+  Query(Connection* conn, sqlite3_stmt* stmt, bool owned) : conn_(conn), stmt_(stmt), owned_(owned) {}
   Connection* conn_;
   sqlite3_stmt* stmt_;
+  bool owned_;  // a one-off statement (its cached twin was busy): finalized, not reset
 };
 
 // One sqlite3 handle with its statement cache. Not thread-safe; always reached through a
@@ -76,8 +79,9 @@ class Connection {
 
   template <class... Args>
   Result<Query> query(std::string_view sql, const Args&... args) {
-    OTA_ASSIGN_OR_RETURN(sqlite3_stmt * stmt, prepare(sql));
-    Query q(this, stmt);  // resets the statement even if binding fails
+    OTA_ASSIGN_OR_RETURN(auto prepared, prepare(sql));
+    auto [stmt, owned] = prepared;
+    Query q(this, stmt, owned);  // resets (or finalizes) the statement even if binding fails
     int index = 1;
     Status bound;
     [[maybe_unused]] auto bind_one = [&](const auto& arg) {
@@ -107,7 +111,9 @@ class Connection {
   friend class Database;
   friend class Query;
   explicit Connection(sqlite3* db) : db_(db) {}
-  Result<sqlite3_stmt*> prepare(std::string_view sql);
+  // The cached statement for `sql`, or — when that one is in use by a live Query (nested
+  // identical queries) — a fresh one the Query owns ({stmt, owned}).
+  Result<std::pair<sqlite3_stmt*, bool>> prepare(std::string_view sql);
   Status bind(sqlite3_stmt* stmt, int index, int64_t v);
   Status bind(sqlite3_stmt* stmt, int index, int v) { return bind(stmt, index, static_cast<int64_t>(v)); }
   Status bind(sqlite3_stmt* stmt, int index, std::string_view v);
