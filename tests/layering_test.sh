@@ -16,8 +16,15 @@ allowed() {
     storage/metadata) echo "common storage/metadata" ;;
     storage/blobs) echo "common crypto storage/blobs" ;;
     storage) echo "common crypto storage storage/metadata storage/blobs" ;;
-    http) echo "common http" ;;
-    app) echo "app common crypto config storage storage/metadata storage/blobs http" ;;
+    model) echo "model crypto" ;;
+    codec) echo "common codec" ;;
+    storage/repos) echo "common storage/metadata storage/repos" ;;
+    auth) echo "common crypto storage/metadata auth" ;;
+    admin) echo "common crypto model storage/metadata storage/repos auth admin" ;;
+    publish) echo "common crypto model codec storage storage/metadata storage/blobs storage/repos auth publish" ;;
+    protocol/expo) echo "common crypto model codec storage storage/metadata storage/blobs auth protocol/expo" ;;
+    http) echo "common crypto model storage storage/metadata storage/blobs auth admin publish protocol/expo http" ;;
+    app) echo "app common crypto config model codec storage storage/metadata storage/blobs storage/repos auth admin publish protocol/expo http" ;;
     *) echo "" ;;
   esac
 }
@@ -49,6 +56,8 @@ check_owner 'httplib\.h' http
 check_owner 'sqlite3\.h' storage/metadata
 check_owner 'rocksdb/' storage/blobs
 check_owner 'openssl/' crypto
+check_owner 'zlib\.h' codec
+check_owner 'brotli/' codec
 
 if [ $fail -eq 0 ]; then echo "layering: ok ($(find . -name '*.h' -o -name '*.cpp' | wc -l) files)"; fi
 exit $fail

@@ -44,6 +44,12 @@ int run_version(std::span<const std::string>) {
 const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"serve", "serve updates over HTTP from a data directory (the default command)", serve_help, run_serve},
+      {"publish", "publish an `expo export` directory to a running server", publish_help, run_publish},
+      {"app", "create, list and configure apps", [] { return admin_commands_help("app"); }, run_app_command},
+      {"keys", "generate the code-signing key and certificate for an app",
+       [] { return admin_commands_help("keys"); }, run_keys_command},
+      {"token", "create, list and revoke admin API tokens (on the server's machine)",
+       [] { return admin_commands_help("token"); }, run_token_command},
       {"help", "show help for otaserver or one of its commands",
        [] { return std::string("usage: otaserver help [COMMAND]\n       otaserver help settings   (every serve setting as a Markdown table)\n"); }, run_help},
       {"version", "print the version and the metadata schema version it writes",

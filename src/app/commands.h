@@ -21,8 +21,14 @@ std::span<const Command> commands();
 const Command* find_command(std::string_view name);
 std::string overview_help();
 
-// Individual commands (one file each).
+// Individual commands.
 int run_serve(std::span<const std::string> args);
 std::string serve_help();
+int run_publish(std::span<const std::string> args);
+std::string publish_help();
+int run_token_command(std::span<const std::string> args);
+int run_app_command(std::span<const std::string> args);
+int run_keys_command(std::span<const std::string> args);
+std::string admin_commands_help(std::string_view name);
 
 }  // namespace ota::app

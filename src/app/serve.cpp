@@ -17,6 +17,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "http/server.h"
+#include "protocol/expo/service.h"
+#include "publish/publisher.h"
 
 namespace ota::app {
 namespace {
@@ -170,28 +172,45 @@ int run_serve(std::span<const std::string> args) {
   }
 
   SystemClock clock;
+  http::ServerOptions options = http_options(cfg);
   http::Services services;
-  services.clock = &clock;
-  services.health = {OTA_VERSION, data->schema_version};
-  http::Server server(http_options(cfg), services);
-  auto port = server.bind();
-  if (!port) {
-    spdlog::error("startup failed: {}", port.error().message());
+  // The server keeps a reference to `services`: they are completed below, before run().
+  http::Server server(options, services);
+  // The public URL goes into every manifest, so it must be known before the catalog renders; with
+  // port 0 that means binding first.
+  auto bound = server.bind();
+  if (!bound) {
+    spdlog::error("startup failed: {}", bound.error().message());
     return kExitFailure;
   }
-  std::string host = http_options(cfg).host;
-  std::string public_url = cfg.str("public_url").empty() ? base_url(host, *port) : cfg.str("public_url");
+  int port = *bound;
+  std::string host = options.host;
+  std::string public_url = cfg.str("public_url").empty() ? base_url(host, port) : cfg.str("public_url");
+
+  publish::Publisher publisher(*data->storage, clock);
+  expo::ExpoService expo(*data->storage, clock, data->secret,
+                         {public_url, static_cast<size_t>(cfg.uint("asset_cache_mb")) << 20});
+  if (Status catalog = expo.reload(); !catalog) {
+    spdlog::error("startup failed: cannot load the servable updates: {}", catalog.error().message());
+    return kExitFailure;
+  }
+  services.clock = &clock;
+  services.health = {OTA_VERSION, data->schema_version};
+  services.storage = data->storage.get();
+  services.expo = &expo;
+  services.publisher = &publisher;
+  services.server_secret = data->secret;
 
   const std::string& port_file = cfg.str("port_file");
   if (!port_file.empty()) {
-    if (auto st = write_file_atomic(port_file, std::to_string(*port) + "\n"); !st) {
+    if (auto st = write_file_atomic(port_file, std::to_string(port) + "\n"); !st) {
       std::fprintf(stderr, "otaserver: cannot write --port-file: %s\n", st.error().message().c_str());
       return kExitFailure;
     }
   }
   spdlog::info("serving version={} data={} listen={} public_url={} workers={} schema={}", OTA_VERSION,
-               cfg.str("data"), base_url(host, *port), public_url, cfg.uint("workers"), data->schema_version);
-  std::printf("otaserver listening on %s\n", base_url(host, *port).c_str());
+               cfg.str("data"), base_url(host, port), public_url, cfg.uint("workers"), data->schema_version);
+  std::printf("otaserver listening on %s\n", base_url(host, port).c_str());
   std::fflush(stdout);
 
   Status served;

@@ -29,6 +29,8 @@ constexpr Setting kServerSettings[] = {
     {"write_timeout_s", Type::kUInt, "5", "seconds to wait for each write to a client before dropping it", 1, 300},
     {"max_upload_bytes", Type::kUInt, "268435456", "largest request body accepted (uploads); other routes allow less",
      1 << 20, uint64_t{1} << 34},
+    {"asset_cache_mb", Type::kUInt, "256",
+     "memory for asset bytes kept ready to send (the assets of servable updates are loaded at start)", 16, 65536},
     {"shutdown_grace_s", Type::kUInt, "10",
      "on SIGTERM, how long in-flight requests may take before the process exits anyway", 1, 600},
 };

@@ -139,6 +139,7 @@ inline Status ok() { return {}; }
   } while (0)
 
 // OTA_ASSIGN_OR_RETURN(auto x, make_x()); — declares or assigns lhs from a successful Result.
+// Expands to several statements: always use it inside braces, never as the body of a bare `if`.
 #define OTA_ASSIGN_OR_RETURN(lhs, expr) OTA_ASSIGN_OR_RETURN_IMPL(OTA_CONCAT(ota_r_, __LINE__), lhs, expr)
 #define OTA_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                              \

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+
+#include "auth/tokens.h"
 
 namespace httplib {
 struct Request;
@@ -14,7 +17,8 @@ namespace ota::http {
 struct RequestContext {
   uint64_t id = 0;
   int64_t start_ns = 0;
-  bool counted = false;  // entered the in-flight count
+  bool counted = false;                 // entered the in-flight count
+  std::optional<auth::TokenInfo> token; // the authenticated admin token, for /api/v1 routes
 };
 
 RequestContext& begin_request(uint64_t id, int64_t start_ns);

@@ -11,6 +11,7 @@
 #include "common/strings.h"
 #include "http/errors.h"
 #include "http/request_context.h"
+#include "http/routes.h"
 
 namespace ota::http {
 namespace {
@@ -36,14 +37,13 @@ bool carries_body(const httplib::Request& req) {
 
 struct Server::Impl {
   ServerOptions options;
-  Services services;
+  const Services& services;
   HttplibServer svr;
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> next_request_id{1};
   int64_t started_ms = 0;
 
-  Impl(ServerOptions o, Services s) : options(std::move(o)), services(std::move(s)) {
-    started_ms = services.clock->now_ms();
+  Impl(ServerOptions o, const Services& s) : options(std::move(o)), services(s) {
     configure_library();
     install_guards();
     install_routes();
@@ -94,15 +94,24 @@ struct Server::Impl {
         reject(req, res, 415, "unsupported", "compressed request bodies are not accepted; send identity");
         return httplib::Server::HandlerResponse::Handled;
       }
+      // The library's own range handling would build multi-range answers out of our bodies (W6).
+      // The asset route parses Range itself (one range at most); everywhere else it is ignored.
+      if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
+      if (starts_with(req.path, "/api/")) {
+        if (guard_api_request(req, res, services, options)) return httplib::Server::HandlerResponse::Handled;
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
+      if (req.method != "GET" && req.method != "HEAD") {
+        res.set_header("Allow", "GET, HEAD");
+        reject(req, res, 405, "method_not_allowed", req.method + " is not allowed here; use GET");
+        return httplib::Server::HandlerResponse::Handled;
+      }
       // No public route takes a body. A body the handler never reads would otherwise be parsed
       // as the next request on this connection (request smuggling).
       if (carries_body(req)) {
         reject(req, res, 413, "too_large", "this endpoint takes no request body");
         return httplib::Server::HandlerResponse::Handled;
       }
-      // Ranges are honoured only by routes that opt in (assets); elsewhere a Range header is
-      // ignored so the library never builds multi-range answers out of our bodies.
-      if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
       return httplib::Server::HandlerResponse::Unhandled;
     });
 
@@ -161,6 +170,8 @@ struct Server::Impl {
       res.set_header("Cache-Control", "no-store");
       res.set_content(body.dump(), "application/json");
     });
+    install_expo_routes(svr, services);
+    install_api_routes(svr, services, options);
 #ifdef OTA_TEST_HOOKS
     // Lets tests prove that a handler exception never reaches the client (W9).
     svr.Get("/__test/throw", [](const httplib::Request&, httplib::Response&) {
@@ -175,8 +186,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, Services services)
-    : impl_(std::make_unique<Impl>(std::move(options), std::move(services))) {}
+Server::Server(ServerOptions options, const Services& services)
+    : impl_(std::make_unique<Impl>(std::move(options), services)) {}
 
 Server::~Server() = default;
 
@@ -198,6 +209,7 @@ Result<int> Server::bind() {
 }
 
 Status Server::run() {
+  impl_->started_ms = impl_->services.clock->now_ms();
   if (!impl_->svr.listen_after_bind()) return internal_error("the HTTP listener stopped unexpectedly");
   return ok();
 }

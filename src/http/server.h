@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/result.h"
+#include "http/services.h"
 
 namespace ota::http {
 
@@ -23,26 +24,19 @@ struct ServerOptions {
   int keep_alive_timeout_s = 2;       // each idle keep-alive connection holds a worker this long
   int read_timeout_s = 5;
   int write_timeout_s = 5;
-  size_t max_body_bytes = 256u << 20; // the largest upload; smaller caps are per route
+  size_t max_body_bytes = 256u << 20; // the largest upload (PUT /api/v1/blobs/...)
+  size_t max_json_body_bytes = 4u << 20;  // admin API JSON bodies
+  int max_concurrent_uploads = 4;
   size_t max_headers = 64;            // client-sent header lines
   size_t max_header_bytes = 16u << 10;
   bool access_log = true;
 };
 
-// What the /healthz endpoint reports.
-struct HealthInfo {
-  std::string version;
-  int schema_version = 0;
-};
-
-struct Services {
-  const Clock* clock = nullptr;
-  HealthInfo health;
-};
 
 class Server {
  public:
-  Server(ServerOptions options, Services services);
+  // Keeps a reference to `services`, which must outlive the server and be complete before run().
+  Server(ServerOptions options, const Services& services);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

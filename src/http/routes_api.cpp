@@ -1,0 +1,329 @@
+// /api/v1: the admin and publishing API. Authentication and authorization run in the pre-routing
+// guard, before any request body is read; a rejected request's connection is closed. Every
+// mutation is audited by the layer below, in the transaction that makes it.
+#include <atomic>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "admin/apps.h"
+#include "auth/signing_keys.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/strings.h"
+#include "crypto/digest.h"
+#include "http/errors.h"
+#include "http/request_context.h"
+#include "http/routes.h"
+
+namespace ota::http {
+namespace {
+
+using nlohmann::json;
+
+struct ApiRoute {
+  const char* method;
+  std::regex path;
+  auth::Scope scope;
+  bool app_in_path;        // the first capture is an app name the token must be allowed on
+  bool upload = false;     // body up to max_body_bytes (a blob), read by the handler as a stream
+};
+
+const std::vector<ApiRoute>& api_routes() {
+  static const std::vector<ApiRoute> routes = [] {
+    const std::string app = "([A-Za-z0-9._+-]{1,64})";
+    std::vector<ApiRoute> r;
+    r.push_back({"GET", std::regex("/api/v1/apps"), auth::Scope::kRead, false});
+    r.push_back({"POST", std::regex("/api/v1/apps"), auth::Scope::kAdmin, false});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app), auth::Scope::kRead, true});
+    r.push_back({"PATCH", std::regex("/api/v1/apps/" + app), auth::Scope::kAdmin, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/keys"), auth::Scope::kRead, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/keys"), auth::Scope::kAdmin, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kPublish, true});
+    r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
+    r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
+    return r;
+  }();
+  return routes;
+}
+
+std::string peer(const httplib::Request& req) { return req.remote_addr + ":" + std::to_string(req.remote_port); }
+
+auth::Actor actor(const httplib::Request& req) {
+  const auto& token = current_request().token;
+  return {token ? token->id : "anonymous", peer(req)};
+}
+
+void reject(const httplib::Request& req, httplib::Response& res, const Error& e) {
+  send_error(res, e, current_request().id);
+  close_after_response(req, res);
+}
+
+json app_json(const model::App& a) {
+  return {{"name", a.name},
+          {"default_channel", a.default_channel},
+          {"asset_tokens", a.asset_tokens},
+          {"asset_token_ttl_s", a.asset_token_ttl_s},
+          {"created_at_ms", a.created_at_ms}};
+}
+
+json key_json(const auth::SigningKeyInfo& k) {
+  return {{"keyid", k.keyid},
+          {"certificate_pem", k.certificate_pem},
+          {"not_after_ms", k.not_after_ms},
+          {"created_at_ms", k.created_at_ms},
+          {"app_json", {{"codeSigningCertificate", "./certs/certificate.pem"},
+                        {"codeSigningMetadata", {{"keyid", k.keyid}, {"alg", "rsa-v1_5-sha256"}}}}}};
+}
+
+// Parses a JSON object body; fills `res` and returns nullopt on failure.
+std::optional<json> json_body(const httplib::Request& req, httplib::Response& res) {
+  json j = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    send_error(res, 400, "invalid_argument", "the request body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+}  // namespace
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(body, "application/json");
+}
+
+void send_result_error(httplib::Response& res, const Error& error) { send_error(res, error, current_request().id); }
+
+bool guard_api_request(const httplib::Request& req, httplib::Response& res, const Services& services,
+                       const ServerOptions& options) {
+  const ApiRoute* route = nullptr;
+  std::smatch m;
+  for (const auto& r : api_routes()) {
+    if (req.method == r.method && std::regex_match(req.path, m, r.path)) {
+      route = &r;
+      break;
+    }
+  }
+  if (route == nullptr) {
+    reject(req, res, not_found("no such API endpoint: " + req.method + " " + req.path.substr(0, 200)));
+    return true;
+  }
+  int64_t now = services.clock->now_ms();
+  auto token = auth::verify_token(services.storage->db(), req.get_header_value("Authorization"), now);
+  if (!token) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    reject(req, res, token.error());
+    return true;
+  }
+  std::optional<int64_t> app_id;
+  if (route->app_in_path) {
+    auto tx = services.storage->db().begin_read();
+    if (!tx) {
+      reject(req, res, tx.error());
+      return true;
+    }
+    auto app = admin::get_app(*tx, m[1].str());
+    // An app-bound token learns nothing about other apps: a missing app reads as forbidden.
+    if (app) app_id = app->id;
+  }
+  if (Status allowed = auth::authorize(*token, route->scope, app_id); !allowed) {
+    reject(req, res, allowed.error());
+    return true;
+  }
+  current_request().token = std::move(*token);
+
+  if (req.has_header("Transfer-Encoding")) {
+    reject(req, res, Error(ErrorCode::kInvalidArgument, "send a Content-Length; chunked request bodies are refused"));
+    res.status = 411;
+    return true;
+  }
+  uint64_t length = parse_uint(req.get_header_value("Content-Length")).value_or(0);
+  uint64_t limit = route->upload ? options.max_body_bytes : options.max_json_body_bytes;
+  if (length > limit) {
+    reject(req, res, Error(ErrorCode::kTooLarge, "request body of " + format_bytes(length) + " is over the limit of " +
+                                                     format_bytes(limit)));
+    return true;
+  }
+  if (route->upload && req.get_header_value("Content-Length").empty()) {
+    reject(req, res, invalid_argument("blob uploads need a Content-Length"));
+    res.status = 411;
+    return true;
+  }
+  return false;
+}
+
+void install_api_routes(httplib::Server& svr, const Services& s, const ServerOptions& options) {
+  const Services* services = &s;
+  const std::string app = "([A-Za-z0-9._+-]{1,64})";
+  // Uploads hold their body in memory; this bounds how many do at once. Owned by the route.
+  auto uploads_in_flight = std::make_shared<std::atomic<int>>(0);
+
+  svr.Get("/api/v1/apps", [services](const httplib::Request&, httplib::Response& res) {
+    auto apps = admin::list_apps(services->storage->db());
+    if (!apps) return send_result_error(res, apps.error());
+    json out = json::array();
+    const auto& token = current_request().token;
+    for (const auto& a : *apps) {
+      if (token && token->app_id && *token->app_id != a.id) continue;
+      out.push_back(app_json(a));
+    }
+    send_json(res, 200, json{{"apps", out}}.dump());
+  });
+
+  svr.Post("/api/v1/apps", [services](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    admin::AppSpec spec;
+    if (!body->contains("name") || !(*body)["name"].is_string()) {
+      return send_error(res, 400, "invalid_argument", "\"name\" is required");
+    }
+    spec.name = (*body)["name"];
+    if (body->contains("default_channel") && (*body)["default_channel"].is_string()) {
+      spec.default_channel = (*body)["default_channel"];
+    }
+    auto created = admin::create_app(services->storage->db(), spec, actor(req), services->clock->now_ms());
+    if (!created) return send_result_error(res, created.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 201, app_json(*created).dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app, [services](const httplib::Request& req, httplib::Response& res) {
+    auto tx = services->storage->db().begin_read();
+    if (!tx) return send_result_error(res, tx.error());
+    auto a = admin::get_app(*tx, req.matches[1].str());
+    if (!a) return send_result_error(res, a.error());
+    auto keys = auth::list_signing_keys(*tx, a->id);
+    if (!keys) return send_result_error(res, keys.error());
+    json j = app_json(*a);
+    j["keys"] = json::array();
+    for (const auto& k : *keys) j["keys"].push_back({{"keyid", k.keyid}, {"not_after_ms", k.not_after_ms}});
+    send_json(res, 200, j.dump());
+  });
+
+  svr.Patch("/api/v1/apps/" + app, [services](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    admin::AppSettings settings;
+    if (body->contains("default_channel")) {
+      if (!(*body)["default_channel"].is_string()) return send_error(res, 400, "invalid_argument", "\"default_channel\" must be a string");
+      settings.default_channel = (*body)["default_channel"];
+    }
+    if (body->contains("asset_tokens")) {
+      if (!(*body)["asset_tokens"].is_boolean()) return send_error(res, 400, "invalid_argument", "\"asset_tokens\" must be true or false");
+      settings.asset_tokens = (*body)["asset_tokens"];
+    }
+    if (body->contains("asset_token_ttl_s")) {
+      if (!(*body)["asset_token_ttl_s"].is_number_integer()) {
+        return send_error(res, 400, "invalid_argument", "\"asset_token_ttl_s\" must be a whole number of seconds");
+      }
+      settings.asset_token_ttl_s = (*body)["asset_token_ttl_s"];
+    }
+    auto updated = admin::update_app_settings(services->storage->db(), req.matches[1].str(), settings, actor(req),
+                                              services->clock->now_ms());
+    if (!updated) return send_result_error(res, updated.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 200, app_json(*updated).dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/keys", [services](const httplib::Request& req, httplib::Response& res) {
+    auto tx = services->storage->db().begin_read();
+    if (!tx) return send_result_error(res, tx.error());
+    auto a = admin::get_app(*tx, req.matches[1].str());
+    if (!a) return send_result_error(res, a.error());
+    auto keys = auth::list_signing_keys(*tx, a->id);
+    if (!keys) return send_result_error(res, keys.error());
+    json out = json::array();
+    for (const auto& k : *keys) out.push_back(key_json(k));
+    send_json(res, 200, json{{"keys", out}}.dump());
+  });
+
+  svr.Post("/api/v1/apps/" + app + "/keys", [services](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    std::string keyid = body->value("keyid", std::string("main"));
+    int validity_days = body->value("validity_days", 3650);
+    auto created = admin::create_signing_key(services->storage->db(), req.matches[1].str(), keyid, validity_days,
+                                             services->server_secret, actor(req), services->clock->now_ms());
+    if (!created) return send_result_error(res, created.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 201, key_json(*created).dump());
+  });
+
+  svr.Post("/api/v1/blobs/missing", [services](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    if (!body->contains("sha256") || !(*body)["sha256"].is_array() || (*body)["sha256"].size() > 100000) {
+      return send_error(res, 400, "invalid_argument", "\"sha256\" must be an array of base64url SHA-256 digests");
+    }
+    json missing = json::array();
+    for (const auto& v : (*body)["sha256"]) {
+      auto d = v.is_string() ? crypto::Sha256::from_base64url(v.get<std::string>()) : std::nullopt;
+      if (!d) return send_error(res, 400, "invalid_argument", "every entry of \"sha256\" must be 43 characters of base64url");
+      auto has = services->storage->blobs().has(*d);
+      if (!has) return send_result_error(res, has.error());
+      if (!*has) missing.push_back(v);
+    }
+    send_json(res, 200, json{{"missing", missing}}.dump());
+  });
+
+  svr.Put("/api/v1/blobs/([A-Za-z0-9_-]{43})",
+          [services, &options, uploads_in_flight](const httplib::Request& req, httplib::Response& res,
+                               const httplib::ContentReader& content_reader) {
+            auto expected = crypto::Sha256::from_base64url(req.matches[1].str());
+            if (!expected) return send_error(res, 400, "invalid_argument", "the URL must end in the blob's SHA-256");
+            if (uploads_in_flight->fetch_add(1) >= options.max_concurrent_uploads) {
+              uploads_in_flight->fetch_sub(1);
+              res.set_header("Retry-After", "1");
+              send_error(res, 503, "unavailable", "too many uploads in progress; retry shortly");
+              return close_after_response(req, res);
+            }
+            struct Release {
+              std::atomic<int>& n;
+              ~Release() { n.fetch_sub(1); }
+            } release{*uploads_in_flight};
+            std::string body;
+            uint64_t declared = parse_uint(req.get_header_value("Content-Length")).value_or(0);
+            body.reserve(declared);
+            bool too_large = false;
+            // Counted here as well: the library's own cap does not cover every framing (W1).
+            content_reader([&](const char* data, size_t n) {
+              if (body.size() + n > options.max_body_bytes || body.size() + n > declared) {
+                too_large = true;
+                return false;
+              }
+              body.append(data, n);
+              return true;
+            });
+            if (too_large || body.size() != declared) {
+              send_error(res, 400, "invalid_argument", "the body does not match its Content-Length");
+              return close_after_response(req, res);
+            }
+            auto stored = services->storage->blobs().put_verified(body, *expected);
+            if (!stored) return send_result_error(res, stored.error());
+            send_json(res, 201, json{{"sha256", stored->base64url()}, {"size", body.size()}}.dump());
+          });
+
+  svr.Post("/api/v1/apps/" + app + "/updates", [services](const httplib::Request& req, httplib::Response& res) {
+    auto request = publish::parse_commit_request(req.matches[1].str(), req.body);
+    if (!request) return send_result_error(res, request.error());
+    auto committed = services->publisher->commit(*request, actor(req));
+    if (!committed) return send_result_error(res, committed.error());
+    // The new responses are rendered and swapped in before the publisher hears "done".
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    json updates = json::array();
+    for (const auto& u : committed->updates) {
+      updates.push_back({{"id", u.id},
+                         {"platform", model::platform_name(u.platform)},
+                         {"runtime_version", u.runtime_version}});
+    }
+    json out = {{"group_id", committed->group_id},
+                {"created_at", format_iso8601_ms(committed->created_at_ms)},
+                {"created", committed->created},
+                {"updates", updates}};
+    send_json(res, committed->created ? 201 : 200, out.dump());
+  });
+}
+
+}  // namespace ota::http

@@ -1,0 +1,29 @@
+// What the HTTP layer serves from: wired together by app/, used by the route files.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/clock.h"
+#include "protocol/expo/service.h"
+#include "publish/publisher.h"
+#include "storage/storage.h"
+
+namespace ota::http {
+
+// What the /healthz endpoint reports.
+struct HealthInfo {
+  std::string version;
+  int schema_version = 0;
+};
+
+struct Services {
+  const Clock* clock = nullptr;
+  HealthInfo health;
+  storage::Storage* storage = nullptr;
+  expo::ExpoService* expo = nullptr;
+  publish::Publisher* publisher = nullptr;
+  std::string server_secret;
+};
+
+}  // namespace ota::http
