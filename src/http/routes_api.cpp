@@ -40,6 +40,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/keys"), auth::Scope::kRead, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/keys"), auth::Scope::kAdmin, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kPublish, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/rollbacks"), auth::Scope::kPublish, true});
     r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
     return r;
@@ -74,6 +75,15 @@ json key_json(const auth::SigningKeyInfo& k) {
           {"created_at_ms", k.created_at_ms},
           {"app_json", {{"codeSigningCertificate", "./certs/certificate.pem"},
                         {"codeSigningMetadata", {{"keyid", k.keyid}, {"alg", "rsa-v1_5-sha256"}}}}}};
+}
+
+json commit_json(const publish::CommitResult& c) {
+  json updates = json::array();
+  for (const auto& u : c.updates) {
+    updates.push_back({{"id", u.id}, {"platform", model::platform_name(u.platform)}, {"runtime_version", u.runtime_version}});
+  }
+  return {{"group_id", c.group_id}, {"created_at", format_iso8601_ms(c.created_at_ms)}, {"created", c.created},
+          {"updates", updates}};
 }
 
 // Parses a JSON object body; fills `res` and returns nullopt on failure.
@@ -312,17 +322,16 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!committed) return send_result_error(res, committed.error());
     // The new responses are rendered and swapped in before the publisher hears "done".
     if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    json updates = json::array();
-    for (const auto& u : committed->updates) {
-      updates.push_back({{"id", u.id},
-                         {"platform", model::platform_name(u.platform)},
-                         {"runtime_version", u.runtime_version}});
-    }
-    json out = {{"group_id", committed->group_id},
-                {"created_at", format_iso8601_ms(committed->created_at_ms)},
-                {"created", committed->created},
-                {"updates", updates}};
-    send_json(res, committed->created ? 201 : 200, out.dump());
+    send_json(res, committed->created ? 201 : 200, commit_json(*committed).dump());
+  });
+
+  svr.Post("/api/v1/apps/" + app + "/rollbacks", [services](const httplib::Request& req, httplib::Response& res) {
+    auto request = publish::parse_rollback_request(req.matches[1].str(), req.body);
+    if (!request) return send_result_error(res, request.error());
+    auto committed = services->publisher->roll_back_to_embedded(*request, actor(req));
+    if (!committed) return send_result_error(res, committed.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 201, commit_json(*committed).dump());
   });
 }
 

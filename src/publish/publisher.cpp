@@ -95,6 +95,32 @@ Result<AssetFacts> derive_facts(storage::BlobLease& lease, storage::Storage& sto
   return facts;
 }
 
+// The branch to publish to: the named branch (created if new), the branch a named channel points
+// at, or the branch of the app's default channel.
+Result<int64_t> resolve_branch(metadata::WriteTransaction& tx, int64_t app_id, const std::optional<std::string>& branch,
+                               const std::optional<std::string>& channel, int64_t now) {
+  if (channel) return repos::channel_branch(tx, app_id, *channel);
+  if (branch && !branch->empty()) return repos::ensure_branch(tx, app_id, *branch, now);
+  OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT default_channel FROM apps WHERE id = ?", app_id));
+  OTA_ASSIGN_OR_RETURN(bool has, q.next());
+  if (!has) return internal_error("app vanished");
+  return repos::channel_branch(tx, app_id, q.text(0));
+}
+
+struct AppClock {
+  int64_t app_id = 0;
+  int64_t created_at = 0;
+};
+
+// The app and the createdAt for its next update: server time, strictly increasing per app even
+// if the wall clock steps back.
+Result<AppClock> next_created_at(metadata::WriteTransaction& tx, const std::string& app, int64_t now) {
+  OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT id, last_created_at_ms FROM apps WHERE name = ?", app));
+  OTA_ASSIGN_OR_RETURN(bool found, q.next());
+  if (!found) return not_found("no app named \"" + app.substr(0, 80) + "\"; create it with `otaserver app create`");
+  return AppClock{q.int64(0), std::max(now, q.int64(1) + 1)};
+}
+
 std::optional<metadata::Blob> blob_or_null(const std::optional<crypto::Sha256>& d) {
   if (!d) return std::nullopt;
   return metadata::Blob{d->view()};
@@ -233,26 +259,10 @@ Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Act
   CommitResult result;
   int64_t now = clock_.now_ms();
   Status committed = storage_.commit(lease, [&](metadata::WriteTransaction& tx) -> Status {
-    OTA_ASSIGN_OR_RETURN(auto aq, tx.query("SELECT id, last_created_at_ms FROM apps WHERE name = ?", req.app));
-    OTA_ASSIGN_OR_RETURN(bool found, aq.next());
-    if (!found) return not_found("no app named \"" + req.app.substr(0, 80) + "\"; create it with `otaserver app create`");
-    int64_t app_id = aq.int64(0);
-    // Server time, strictly increasing per app even if the clock steps back.
-    int64_t created_at = std::max(now, aq.int64(1) + 1);
-    int64_t branch_id = 0;
-    if (req.channel) {
-      OTA_ASSIGN_OR_RETURN(branch_id, repos::channel_branch(tx, app_id, *req.channel));
-    } else {
-      std::string branch = req.branch.value_or("");
-      if (branch.empty()) {
-        OTA_ASSIGN_OR_RETURN(auto dq, tx.query("SELECT default_channel FROM apps WHERE id = ?", app_id));
-        OTA_ASSIGN_OR_RETURN(bool has, dq.next());
-        if (!has) return internal_error("app vanished");
-        OTA_ASSIGN_OR_RETURN(branch_id, repos::channel_branch(tx, app_id, dq.text(0)));
-      } else {
-        OTA_ASSIGN_OR_RETURN(branch_id, repos::ensure_branch(tx, app_id, branch, now));
-      }
-    }
+    OTA_ASSIGN_OR_RETURN(AppClock clock, next_created_at(tx, req.app, now));
+    int64_t app_id = clock.app_id;
+    int64_t created_at = clock.created_at;
+    OTA_ASSIGN_OR_RETURN(int64_t branch_id, resolve_branch(tx, app_id, req.branch, req.channel, now));
     result.app_id = app_id;
     result.group_id = format_uuid_v4(crypto::random_bytes(16));
     result.created_at_ms = created_at;
@@ -315,6 +325,70 @@ Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Act
   OTA_TRY(std::move(committed).context("publish to " + req.app));
   spdlog::info("publish ok app={} group={} platforms={} created_at={}", req.app, result.group_id,
                result.updates.size(), result.created_at_ms);
+  return result;
+}
+
+Result<RollbackRequest> parse_rollback_request(std::string_view app, std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return invalid_argument("the request body must be a JSON object");
+  RollbackRequest r;
+  r.app = std::string(app);
+  OTA_ASSIGN_OR_RETURN(r.branch, optional_string(j, "branch", 64));
+  OTA_ASSIGN_OR_RETURN(r.channel, optional_string(j, "channel", 64));
+  OTA_ASSIGN_OR_RETURN(auto message, optional_string(j, "message", 1024));
+  r.message = message.value_or("");
+  OTA_ASSIGN_OR_RETURN(auto rv, optional_string(j, "runtime_version", 256));
+  if (!rv) return invalid_argument("\"runtime_version\" is required: the binaries to roll back");
+  r.runtime_version = *rv;
+  OTA_TRY(validate_runtime_version(r.runtime_version));
+  OTA_ASSIGN_OR_RETURN(auto platform, optional_string(j, "platform", 16));
+  std::string p = platform.value_or("all");
+  if (p == "all") {
+    r.platforms = {model::Platform::kIos, model::Platform::kAndroid};
+  } else if (auto one = model::parse_platform(p)) {
+    r.platforms = {*one};
+  } else {
+    return invalid_argument("\"platform\" must be ios, android or all");
+  }
+  return r;
+}
+
+Result<CommitResult> Publisher::roll_back_to_embedded(const RollbackRequest& req, const auth::Actor& actor) {
+  if (req.branch && req.channel) return invalid_argument("give either a branch or a channel, not both");
+  if (req.branch) OTA_TRY(repos::validate_name("branch", *req.branch));
+  if (req.channel) OTA_TRY(repos::validate_name("channel", *req.channel));
+  CommitResult result;
+  int64_t now = clock_.now_ms();
+  storage::BlobLease no_blobs = storage_.lease();
+  Status committed = storage_.commit(no_blobs, [&](metadata::WriteTransaction& tx) -> Status {
+    OTA_ASSIGN_OR_RETURN(AppClock clock, next_created_at(tx, req.app, now));
+    OTA_ASSIGN_OR_RETURN(int64_t branch_id, resolve_branch(tx, clock.app_id, req.branch, req.channel, now));
+    result.app_id = clock.app_id;
+    result.created_at_ms = clock.created_at;
+    result.group_id = format_uuid_v4(crypto::random_bytes(16));
+    OTA_TRY(tx.execute("INSERT INTO update_groups (id, app_id, branch_id, message, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+                       result.group_id, clock.app_id, branch_id, req.message, clock.created_at));
+    json detail = {{"group_id", result.group_id}, {"runtime_version", req.runtime_version}, {"platforms", json::array()}};
+    for (model::Platform p : req.platforms) {
+      model::Update u;
+      u.id = format_uuid_v4(crypto::random_bytes(16));
+      u.group_id = result.group_id;
+      u.platform = p;
+      u.runtime_version = req.runtime_version;
+      u.kind = model::UpdateKind::kRollback;
+      u.created_at_ms = clock.created_at;
+      OTA_TRY(tx.execute("INSERT INTO updates (id, group_id, app_id, branch_id, platform, runtime_version, kind, "
+                         "created_at_ms) VALUES (?, ?, ?, ?, ?, ?, 'rollback', ?)",
+                         u.id, u.group_id, clock.app_id, branch_id, model::platform_name(p), u.runtime_version,
+                         clock.created_at));
+      detail["platforms"].push_back(model::platform_name(p));
+      result.updates.push_back(std::move(u));
+    }
+    OTA_TRY(tx.execute("UPDATE apps SET last_created_at_ms = ? WHERE id = ?", clock.created_at, clock.app_id));
+    return auth::audit(tx, actor, {"update.rollback_to_embedded", clock.app_id, result.group_id, detail.dump()}, now);
+  });
+  OTA_TRY(std::move(committed).context("roll back " + req.app));
+  spdlog::info("rollback ok app={} group={} runtime={}", req.app, result.group_id, req.runtime_version);
   return result;
 }
 

@@ -62,11 +62,29 @@ Result<CommitRequest> parse_commit_request(std::string_view app, std::string_vie
 // Runtime versions are opaque but must be printable ASCII without surrounding spaces, ≤ 256 bytes.
 Status validate_runtime_version(std::string_view rv);
 
+struct RollbackRequest {
+  std::string app;
+  std::optional<std::string> branch;
+  std::optional<std::string> channel;
+  std::string runtime_version;
+  std::vector<model::Platform> platforms;
+  std::string message;
+};
+
+// Parses the JSON body of POST /api/v1/apps/{app}/rollbacks:
+// {"runtime_version": "1.0.0", "platform": "ios"|"android"|"all", "channel"|"branch": "...", "message": "..."}
+Result<RollbackRequest> parse_rollback_request(std::string_view app, std::string_view json);
+
 class Publisher {
  public:
   Publisher(storage::Storage& storage, const Clock& clock) : storage_(storage), clock_(clock) {}
 
   Result<CommitResult> commit(const CommitRequest& request, const auth::Actor& actor);
+
+  // Publishes a roll-back-to-embedded marker per platform: devices on that branch and runtime get
+  // the rollBackToEmbedded directive (protocol 1) until something newer is published. Its time is
+  // later than every update already on the stream, and every later publish is later than it.
+  Result<CommitResult> roll_back_to_embedded(const RollbackRequest& request, const auth::Actor& actor);
 
  private:
   storage::Storage& storage_;
