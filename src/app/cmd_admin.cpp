@@ -192,10 +192,13 @@ int run_app(std::span<const std::string> args) {
 std::string keys_help() {
   return "usage: otaserver keys generate --app APP [--keyid main] [--validity-days 3650] [--out FILE]\n"
          "                               --server URL --token T\n"
+         "       otaserver keys rotate-url-key --server URL --token T\n"
          "\n"
          "Code signing for expo-updates. `generate` makes an RSA-2048 key on the server (the private key\n"
          "never leaves it) and a self-signed certificate with the code-signing usages expo-updates checks;\n"
          "it writes the certificate to --out and prints the app.json settings that go with it.\n"
+         "`rotate-url-key` starts signing asset tokens with a new key; tokens from older keys stay valid\n"
+         "for their whole lifetime (at most 7 days), so no device loses a download.\n"
          "\nFlags:\n" +
          config::describe_flags(kKeysSettings);
 }
@@ -206,6 +209,15 @@ int run_keys(std::span<const std::string> args) {
   if (!loaded) return code;
   const auto& cfg = loaded->config;
   const auto& pos = loaded->parsed.positional;
+  if (!pos.empty() && pos[0] == "rotate-url-key") {
+    auto client = connect_from(cfg);
+    if (!client) return fail("keys", client.error());
+    auto r = client->post_json("/api/v1/url-keys/rotate", "{}");
+    if (!r) return fail("keys", r.error());
+    std::printf("new asset-token key %s; tokens signed with older keys stay valid for 7 days\n",
+                json::parse(r->body)["kid"].get<std::string>().c_str());
+    return kExitOk;
+  }
   if (pos.empty() || pos[0] != "generate") return fail("keys", invalid_argument("usage: otaserver keys generate --app APP"));
   if (cfg.str("app").empty()) return fail("keys", invalid_argument("--app is required"));
   auto client = connect_from(cfg);

@@ -8,6 +8,7 @@
 
 #include "admin/apps.h"
 #include "auth/signing_keys.h"
+#include "auth/url_signer.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -42,6 +43,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kPublish, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/rollbacks"), auth::Scope::kPublish, true});
     r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
+    r.push_back({"POST", std::regex("/api/v1/url-keys/rotate"), auth::Scope::kAdmin, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
     return r;
   }();
@@ -259,6 +261,24 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!created) return send_result_error(res, created.error());
     if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
     send_json(res, 201, key_json(*created).dump());
+  });
+
+  svr.Post("/api/v1/url-keys/rotate", [services](const httplib::Request& req, httplib::Response& res) {
+    if (current_request().token && current_request().token->app_id) {
+      return send_error(res, 403, "forbidden", "rotating the asset-token key affects every app; use a token not bound to an app");
+    }
+    int64_t now = services->clock->now_ms();
+    auto tx = services->storage->db().begin_write();
+    if (!tx) return send_result_error(res, tx.error());
+    // Old keys keep verifying for the longest token lifetime plus its rounding bucket.
+    auto kid = auth::rotate_url_key(*tx, services->server_secret, now, (auth::kMaxAssetTokenTtlS + 3600) * 1000);
+    if (!kid) return send_result_error(res, kid.error());
+    if (Status st = auth::audit(*tx, actor(req), {"url_key.rotate", std::nullopt, *kid, "{}"}, now); !st) {
+      return send_result_error(res, st.error());
+    }
+    if (Status st = tx->commit(); !st) return send_result_error(res, st.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 200, json{{"kid", *kid}}.dump());
   });
 
   svr.Post("/api/v1/blobs/missing", [services](const httplib::Request& req, httplib::Response& res) {

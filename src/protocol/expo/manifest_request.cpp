@@ -31,8 +31,7 @@ Result<int> read_protocol_version(const HeaderSource& headers) {
   size_t n = headers.count(kName);
   if (n == 0) return 0;
   if (n > 1) {
-    return invalid_argument("expo-protocol-version was sent " + std::to_string(n) +
-                            " times; send it once, as 0 or 1");
+    return invalid_argument("expo-protocol-version was sent " + std::to_string(n) + " times; send it once, as 0 or 1");
   }
   auto v = headers.get(kName);
   std::string_view text = v ? trim(*v) : std::string_view{};
@@ -124,13 +123,7 @@ bool is_ows(char c) { return c == ' ' || c == '\t'; }
 
 bool is_tchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
 // qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )

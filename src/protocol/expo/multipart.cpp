@@ -27,8 +27,7 @@ uint64_t splitmix64(uint64_t& state) {
 // Not cryptographic on purpose: the seed carries the randomness; this only spreads it over an
 // alphabet that is safe in a boundary, and differs for each attempt.
 std::string derive_boundary(std::string_view seed, uint64_t attempt) {
-  static constexpr std::string_view kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   uint64_t state = fnv1a(seed) ^ (attempt * 0xd1342543de82ef95ULL);
   std::string b = "ota-";
   uint64_t bits = 0;
@@ -71,11 +70,11 @@ MultipartBody build_multipart(std::span<const Part> parts, std::string_view boun
   const std::string_view b = out.boundary;
   size_t size = 0;
   for (const Part& p : parts) {
-    size += 2 + b.size() + 2;                                                  // --B CRLF
-    size += 39 + p.name.size() + 2;                                            // disposition
-    size += 14 + p.content_type.size() + 2;                                    // content-type
-    if (!p.signature.empty()) size += 16 + p.signature.size() + 2;             // expo-signature
-    size += 2 + p.body.size() + 2;                                             // CRLF body CRLF
+    size += 2 + b.size() + 2;                                       // --B CRLF
+    size += 39 + p.name.size() + 2;                                 // disposition
+    size += 14 + p.content_type.size() + 2;                         // content-type
+    if (!p.signature.empty()) size += 16 + p.signature.size() + 2;  // expo-signature
+    size += 2 + p.body.size() + 2;                                  // CRLF body CRLF
   }
   size += 2 + b.size() + 2 + 2;  // --B-- CRLF
   out.body.reserve(size);
