@@ -45,6 +45,12 @@ const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"serve", "serve updates over HTTP from a data directory (the default command)", serve_help, run_serve},
       {"publish", "publish an `expo export` directory to a running server", publish_help, run_publish},
+      {"update", "list updates; change a rollout; republish, deactivate or delete an update group",
+       release_commands_help, run_update_command},
+      {"channel", "list channels; point a channel at a branch, or split it between two",
+       release_commands_help, run_channel_command},
+      {"rollback", "send devices back to the update embedded in their binary", release_commands_help,
+       run_rollback_command},
       {"app", "create, list and configure apps", [] { return admin_commands_help("app"); }, run_app_command},
       {"keys", "generate the code-signing key and certificate for an app",
        [] { return admin_commands_help("keys"); }, run_keys_command},

@@ -168,7 +168,8 @@ int run_app(std::span<const std::string> args) {
   if (pos[0] == "list") {
     auto r = client->get("/api/v1/apps");
     if (!r) return fail("app", r.error());
-    for (const auto& a : json::parse(r->body)["apps"]) {
+    const json answer = json::parse(r->body);
+    for (const auto& a : answer["apps"]) {
       std::printf("%s\tdefault channel %s%s\n", a["name"].get<std::string>().c_str(),
                   a["default_channel"].get<std::string>().c_str(), a["asset_tokens"].get<bool>() ? "\tasset tokens" : "");
     }

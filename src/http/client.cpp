@@ -87,4 +87,12 @@ Result<ApiResponse> ApiClient::put_bytes(const std::string& path, std::string_vi
                                          "application/octet-stream"));
 }
 
+Result<ApiResponse> ApiClient::put_json(const std::string& path, const std::string& json) {
+  return impl_->finish(impl_->client.Put(path.c_str(), impl_->headers, json, "application/json"));
+}
+
+Result<ApiResponse> ApiClient::del(const std::string& path) {
+  return impl_->finish(impl_->client.Delete(path.c_str(), impl_->headers));
+}
+
 }  // namespace ota::http

@@ -33,6 +33,8 @@ class ApiClient {
   Result<ApiResponse> post_json(const std::string& path, const std::string& json);
   Result<ApiResponse> patch_json(const std::string& path, const std::string& json);
   Result<ApiResponse> put_bytes(const std::string& path, std::string_view bytes);
+  Result<ApiResponse> put_json(const std::string& path, const std::string& json);
+  Result<ApiResponse> del(const std::string& path);
 
  private:
   struct Impl;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/apps.h"
+#include "admin/releases.h"
 #include "auth/signing_keys.h"
 #include "auth/url_signer.h"
 #include "common/clock.h"
@@ -42,6 +43,14 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/keys"), auth::Scope::kAdmin, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kPublish, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/rollbacks"), auth::Scope::kPublish, true});
+    const std::string group = "/updates/([0-9a-f-]{36})";
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kRead, true});
+    r.push_back({"PATCH", std::regex("/api/v1/apps/" + app + group), auth::Scope::kPublish, true});
+    r.push_back({"DELETE", std::regex("/api/v1/apps/" + app + group), auth::Scope::kAdmin, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + group + "/republish"), auth::Scope::kPublish, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/channels"), auth::Scope::kRead, true});
+    r.push_back({"PUT", std::regex("/api/v1/apps/" + app + "/channels/([A-Za-z0-9._+-]{1,64})"), auth::Scope::kAdmin,
+                 true});
     r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
     r.push_back({"POST", std::regex("/api/v1/url-keys/rotate"), auth::Scope::kAdmin, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
@@ -343,6 +352,118 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     // The new responses are rendered and swapped in before the publisher hears "done".
     if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
     send_json(res, committed->created ? 201 : 200, commit_json(*committed).dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/updates", [services](const httplib::Request& req, httplib::Response& res) {
+    admin::UpdateFilter filter;
+    if (req.has_param("branch")) filter.branch = req.get_param_value("branch");
+    if (req.has_param("runtime_version")) filter.runtime_version = req.get_param_value("runtime_version");
+    if (req.has_param("platform")) {
+      filter.platform = model::parse_platform(req.get_param_value("platform"));
+      if (!filter.platform) return send_error(res, 400, "invalid_argument", "platform must be ios or android");
+    }
+    if (req.has_param("limit")) filter.limit = static_cast<int>(parse_uint(req.get_param_value("limit")).value_or(100));
+    auto rows = admin::list_updates(services->storage->db(), req.matches[1].str(), filter);
+    if (!rows) return send_result_error(res, rows.error());
+    json out = json::array();
+    for (const auto& r : *rows) {
+      json u = {{"id", r.id}, {"group_id", r.group_id}, {"branch", r.branch},
+                {"platform", model::platform_name(r.platform)}, {"runtime_version", r.runtime_version},
+                {"kind", r.kind}, {"created_at", format_iso8601_ms(r.created_at_ms)}, {"rollout_percent", r.rollout_percent},
+                {"state", r.state}, {"message", r.message}, {"bytes", r.total_bytes}, {"assets", r.asset_count}};
+      if (r.git_commit) u["git_commit"] = *r.git_commit;
+      if (r.git_branch) u["git_branch"] = *r.git_branch;
+      out.push_back(std::move(u));
+    }
+    send_json(res, 200, json{{"updates", out}}.dump());
+  });
+
+  svr.Patch("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})", [services](const httplib::Request& req,
+                                                                           httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    int64_t now = services->clock->now_ms();
+    bool changed = false;
+    if (body->contains("rollout_percent")) {
+      const auto& p = (*body)["rollout_percent"];
+      if (!p.is_number_integer()) return send_error(res, 400, "invalid_argument", "\"rollout_percent\" must be 0 to 100");
+      Status st = admin::set_rollout(services->storage->db(), req.matches[1].str(), req.matches[2].str(), p.get<int>(),
+                                     actor(req), now);
+      if (!st) return send_result_error(res, st.error());
+      changed = true;
+    }
+    if (body->contains("active")) {
+      if (!(*body)["active"].is_boolean()) return send_error(res, 400, "invalid_argument", "\"active\" must be true or false");
+      Status st = admin::set_active(services->storage->db(), req.matches[1].str(), req.matches[2].str(),
+                                    (*body)["active"].get<bool>(), actor(req), now);
+      if (!st) return send_result_error(res, st.error());
+      changed = true;
+    }
+    if (!changed) return send_error(res, 400, "invalid_argument", "give \"rollout_percent\" and/or \"active\"");
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 200, json{{"group_id", req.matches[2].str()}, {"updated", true}}.dump());
+  });
+
+  svr.Delete("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})", [services](const httplib::Request& req,
+                                                                            httplib::Response& res) {
+    Status st = admin::delete_group(services->storage->db(), req.matches[1].str(), req.matches[2].str(), actor(req),
+                                    services->clock->now_ms());
+    if (!st) return send_result_error(res, st.error());
+    if (Status r = services->expo->reload(); !r) return send_result_error(res, r.error());
+    send_json(res, 200, json{{"group_id", req.matches[2].str()}, {"deleted", true}}.dump());
+  });
+
+  svr.Post("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})/republish", [services](const httplib::Request& req,
+                                                                                     httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    std::optional<std::string> branch, channel;
+    if (body->contains("branch") && (*body)["branch"].is_string()) branch = (*body)["branch"];
+    if (body->contains("channel") && (*body)["channel"].is_string()) channel = (*body)["channel"];
+    auto committed = services->publisher->republish(req.matches[1].str(), req.matches[2].str(), branch, channel, actor(req));
+    if (!committed) return send_result_error(res, committed.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 201, commit_json(*committed).dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/channels", [services](const httplib::Request& req, httplib::Response& res) {
+    auto rows = admin::list_channels(services->storage->db(), req.matches[1].str());
+    if (!rows) return send_result_error(res, rows.error());
+    json out = json::array();
+    for (const auto& c : *rows) {
+      json j = {{"name", c.name}, {"branch", c.branch}};
+      if (c.split_branch) j["split"] = {{"branch", *c.split_branch}, {"percent", c.split_percent}};
+      out.push_back(std::move(j));
+    }
+    send_json(res, 200, json{{"channels", out}}.dump());
+  });
+
+  svr.Put("/api/v1/apps/" + app + "/channels/([A-Za-z0-9._+-]{1,64})", [services](const httplib::Request& req,
+                                                                                  httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    if (!body->contains("branch") || !(*body)["branch"].is_string()) {
+      return send_error(res, 400, "invalid_argument", "\"branch\" is required: the branch the channel serves");
+    }
+    std::optional<std::string> split;
+    int percent = 0;
+    if (body->contains("split") && (*body)["split"].is_object()) {
+      const auto& sj = (*body)["split"];
+      if (!sj.contains("branch") || !sj["branch"].is_string() || !sj.contains("percent") ||
+          !sj["percent"].is_number_integer()) {
+        return send_error(res, 400, "invalid_argument", "\"split\" is {\"branch\": \"...\", \"percent\": 0-100}");
+      }
+      split = sj["branch"];
+      percent = sj["percent"];
+    }
+    auto row = admin::set_channel(services->storage->db(), req.matches[1].str(), req.matches[2].str(),
+                                  (*body)["branch"].get<std::string>(), split, percent, actor(req),
+                                  services->clock->now_ms());
+    if (!row) return send_result_error(res, row.error());
+    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    json j = {{"name", row->name}, {"branch", row->branch}};
+    if (row->split_branch) j["split"] = {{"branch", *row->split_branch}, {"percent", row->split_percent}};
+    send_json(res, 200, j.dump());
   });
 
   svr.Post("/api/v1/apps/" + app + "/rollbacks", [services](const httplib::Request& req, httplib::Response& res) {

@@ -328,6 +328,81 @@ Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Act
   return result;
 }
 
+Result<CommitResult> Publisher::republish(std::string_view app, std::string_view group_id,
+                                          const std::optional<std::string>& branch,
+                                          const std::optional<std::string>& channel, const auth::Actor& actor) {
+  if (branch && channel) return invalid_argument("give either a branch or a channel, not both");
+  CommitResult result;
+  int64_t now = clock_.now_ms();
+  storage::BlobLease lease = storage_.lease();
+  // Pin every blob the copied updates will reference before the transaction checks them.
+  {
+    OTA_ASSIGN_OR_RETURN(auto tx, storage_.db().begin_read());
+    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT DISTINCT ua.sha256 FROM update_assets ua JOIN updates u ON "
+                                          "u.id = ua.update_id WHERE u.group_id = ?",
+                                          group_id));
+    while (true) {
+      OTA_ASSIGN_OR_RETURN(bool row, q.next());
+      if (!row) break;
+      auto d = crypto::Sha256::from_bytes(q.blob(0));
+      if (d) OTA_TRY(lease.adopt(*d).context("republish"));
+    }
+  }
+  Status committed = storage_.commit(lease, [&](metadata::WriteTransaction& tx) -> Status {
+    OTA_ASSIGN_OR_RETURN(AppClock clock, next_created_at(tx, std::string(app), now));
+    OTA_ASSIGN_OR_RETURN(auto gq, tx.query("SELECT branch_id, message FROM update_groups WHERE id = ? AND app_id = ?",
+                                           group_id, clock.app_id));
+    OTA_ASSIGN_OR_RETURN(bool found, gq.next());
+    if (!found) return not_found("no update group \"" + std::string(group_id.substr(0, 64)) + "\" in this app");
+    int64_t branch_id = gq.int64(0);
+    std::string message = "republish of " + std::string(group_id) + (gq.text(1).empty() ? "" : ": " + gq.text(1));
+    if (branch || channel) {
+      OTA_ASSIGN_OR_RETURN(branch_id, resolve_branch(tx, clock.app_id, branch, channel, now));
+    }
+    result.app_id = clock.app_id;
+    result.created_at_ms = clock.created_at;
+    result.group_id = format_uuid_v4(crypto::random_bytes(16));
+    OTA_TRY(tx.execute("INSERT INTO update_groups (id, app_id, branch_id, message, created_at_ms) VALUES (?, ?, ?, ?, ?)",
+                       result.group_id, clock.app_id, branch_id, message.substr(0, 1024), clock.created_at));
+    OTA_ASSIGN_OR_RETURN(auto uq, tx.query("SELECT id, platform, runtime_version, extra_json, metadata_json FROM updates "
+                                           "WHERE group_id = ? AND kind = 'update' ORDER BY platform",
+                                           group_id));
+    std::vector<std::pair<std::string, model::Update>> copies;
+    while (true) {
+      OTA_ASSIGN_OR_RETURN(bool row, uq.next());
+      if (!row) break;
+      model::Update u;
+      u.id = format_uuid_v4(crypto::random_bytes(16));
+      u.group_id = result.group_id;
+      u.platform = model::parse_platform(uq.text(1)).value_or(model::Platform::kIos);
+      u.runtime_version = uq.text(2);
+      u.extra_json = uq.text(3);
+      u.metadata_json = uq.text(4);
+      u.created_at_ms = clock.created_at;
+      u.rollout_salt = base64url_encode(crypto::random_bytes(12));
+      copies.emplace_back(uq.text(0), std::move(u));
+    }
+    if (copies.empty()) return invalid_argument("that group has no updates to republish (roll-back markers are not republished)");
+    json detail = {{"from", group_id}, {"group_id", result.group_id}};
+    for (auto& [from_id, u] : copies) {
+      OTA_TRY(tx.execute("INSERT INTO updates (id, group_id, app_id, branch_id, platform, runtime_version, kind, "
+                         "created_at_ms, extra_json, metadata_json, rollout_percent, rollout_salt) "
+                         "VALUES (?, ?, ?, ?, ?, ?, 'update', ?, ?, ?, 100, ?)",
+                         u.id, u.group_id, clock.app_id, branch_id, model::platform_name(u.platform), u.runtime_version,
+                         clock.created_at, u.extra_json, u.metadata_json, u.rollout_salt));
+      OTA_TRY(tx.execute("INSERT INTO update_assets (update_id, position, sha256, file_extension) SELECT ?, position, "
+                         "sha256, file_extension FROM update_assets WHERE update_id = ?",
+                         u.id, from_id));
+      result.updates.push_back(std::move(u));
+    }
+    OTA_TRY(tx.execute("UPDATE apps SET last_created_at_ms = ? WHERE id = ?", clock.created_at, clock.app_id));
+    return auth::audit(tx, actor, {"update.republish", clock.app_id, result.group_id, detail.dump()}, now);
+  });
+  OTA_TRY(std::move(committed).context("republish " + std::string(group_id)));
+  spdlog::info("republish ok app={} from={} group={}", app, group_id, result.group_id);
+  return result;
+}
+
 Result<RollbackRequest> parse_rollback_request(std::string_view app, std::string_view text) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return invalid_argument("the request body must be a JSON object");

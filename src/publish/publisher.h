@@ -86,6 +86,12 @@ class Publisher {
   // later than every update already on the stream, and every later publish is later than it.
   Result<CommitResult> roll_back_to_embedded(const RollbackRequest& request, const auth::Actor& actor);
 
+  // Publishes an earlier group again as a new group: same assets, app config and runtime
+  // versions, fresh ids and a new createdAt — the only "rollback" devices accept, since they take
+  // only updates newer than what they run. To the same branch unless `branch` or `channel` says.
+  Result<CommitResult> republish(std::string_view app, std::string_view group_id, const std::optional<std::string>& branch,
+                                 const std::optional<std::string>& channel, const auth::Actor& actor);
+
  private:
   storage::Storage& storage_;
   const Clock& clock_;

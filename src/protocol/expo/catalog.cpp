@@ -147,11 +147,14 @@ Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, con
     }
   }
   {
-    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT app_id, name, branch_id FROM channels"));
+    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT app_id, name, branch_id, coalesce(split_branch_id, 0), "
+                                          "split_percent FROM channels"));
     while (true) {
       OTA_ASSIGN_OR_RETURN(bool row, q.next());
       if (!row) break;
-      if (auto it = by_id.find(q.int64(0)); it != by_id.end()) it->second->channels[q.text(1)] = q.int64(2);
+      if (auto it = by_id.find(q.int64(0)); it != by_id.end()) {
+        it->second->channels[q.text(1)] = {q.int64(2), q.int64(3), static_cast<int>(q.int64(4))};
+      }
     }
   }
   std::unordered_map<int64_t, AppKeys> keys;
@@ -248,13 +251,20 @@ Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, con
   return std::shared_ptr<const Catalog>(std::move(catalog));
 }
 
+int64_t route_branch(const std::string& channel, const ChannelRoute& route, const std::optional<std::string>& client_id) {
+  if (route.split_branch_id == 0 || route.split_percent <= 0 || !client_id) return route.branch_id;
+  bool split = rollout_bucket("channel:" + channel, *client_id) < static_cast<uint32_t>(route.split_percent) * 100;
+  return split ? route.split_branch_id : route.branch_id;
+}
+
 Selection select_update(const AppSnapshot& app, const ManifestRequest& req) {
   Selection none{req.protocol_version == 0 ? Selection::Kind::kNothingForProtocol0 : Selection::Kind::kNoUpdate,
                  nullptr};
   const std::string& channel = req.channel ? *req.channel : app.app.default_channel;
   auto ch = app.channels.find(channel);
   if (ch == app.channels.end()) return none;
-  auto stream = app.streams.find(stream_key(ch->second, req.runtime_version, req.platform));
+  int64_t branch_id = route_branch(channel, ch->second, req.client_id);
+  auto stream = app.streams.find(stream_key(branch_id, req.runtime_version, req.platform));
   if (stream == app.streams.end()) return none;
   for (const auto& c : stream->second.candidates) {
     const model::Update& u = c->update;

@@ -57,10 +57,17 @@ struct Stream {
   std::vector<std::shared_ptr<const ServableUpdate>> candidates;
 };
 
+// Where a channel sends devices: one branch, or a share of devices to a second branch.
+struct ChannelRoute {
+  int64_t branch_id = 0;
+  int64_t split_branch_id = 0;  // 0: no split
+  int split_percent = 0;
+};
+
 struct AppSnapshot {
   model::App app;
   std::string asset_url_prefix;  // <public url>/apps/<name>/assets/
-  std::unordered_map<std::string, int64_t> channels;  // channel name -> branch id
+  std::unordered_map<std::string, ChannelRoute> channels;  // by channel name
   std::vector<std::string> keyids;                    // in creation order; the first is the default
   BodiesByKey no_update;                              // noUpdateAvailable directive bodies
   std::unordered_map<std::string, Stream> streams;    // stream_key() -> stream
@@ -93,6 +100,10 @@ struct Selection {
   Kind kind = Kind::kNoUpdate;
   const ServableUpdate* update = nullptr;  // kManifest and kRollback
 };
+
+// The branch a device on `channel` is routed to (a split sends split_percent% of devices, by
+// EAS-Client-ID, to the split branch; devices without an id stay on the main branch).
+int64_t route_branch(const std::string& channel, const ChannelRoute& route, const std::optional<std::string>& client_id);
 
 // Picks the newest candidate the device may take: skips updates whose rollout excludes it
 // (devices without EAS-Client-ID are outside every partial rollout), and applies the protocol
