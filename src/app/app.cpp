@@ -51,6 +51,8 @@ const std::vector<Command>& command_table() {
        release_commands_help, run_channel_command},
       {"rollback", "send devices back to the update embedded in their binary", release_commands_help,
        run_rollback_command},
+      {"gc", "prune old updates and delete files nothing references", [] { return admin_commands_help("gc"); },
+       run_gc_command},
       {"app", "create, list and configure apps", [] { return admin_commands_help("app"); }, run_app_command},
       {"keys", "generate the code-signing key and certificate for an app",
        [] { return admin_commands_help("keys"); }, run_keys_command},

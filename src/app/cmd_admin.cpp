@@ -10,6 +10,7 @@
 #include "auth/tokens.h"
 #include "common/clock.h"
 #include "common/fs.h"
+#include "common/strings.h"
 #include "storage/metadata/migrations.h"
 
 namespace ota::app {
@@ -243,9 +244,50 @@ int run_keys(std::span<const std::string> args) {
   return kExitOk;
 }
 
+constexpr Setting kGcSettings[] = {
+    {"server", Type::kUrl, "http://127.0.0.1:8080", "the otaserver to talk to"},
+    {"token", Type::kString, "", "admin API token (ota_...); prefer OTA_TOKEN over the flag, which shows in `ps`"},
+    {"dry_run", Type::kBool, "false", "report what would be removed; change nothing"},
+    {"config", Type::kPath, "", "read settings from this file", 0, 0, {}, false},
+};
+
+std::string gc_help() {
+  return "usage: otaserver gc [--dry-run] --server URL --token T\n"
+         "\n"
+         "Prunes update history beyond each app's retention (newest retain_updates per branch, runtime\n"
+         "version and platform, plus everything a device can still be served) and deletes files no update\n"
+         "references. Files uploaded within gc_grace_s are kept, so a publish in progress never loses them.\n"
+         "The server also does this every gc_interval_s. Runs through the server's API, since only the\n"
+         "server may open its blob store.\n"
+         "\nFlags:\n" +
+         config::describe_flags(kGcSettings);
+}
+
+int run_gc(std::span<const std::string> args) {
+  int code = 0;
+  auto loaded = load_command("gc", kGcSettings, args, gc_help(), code);
+  if (!loaded) return code;
+  const auto& cfg = loaded->config;
+  auto client = connect_from(cfg);
+  if (!client) return fail("gc", client.error());
+  auto r = client->post_json("/api/v1/gc", json{{"dry_run", cfg.flag("dry_run")}}.dump());
+  if (!r) return fail("gc", r.error());
+  json j = json::parse(r->body);
+  std::printf("%s%d update groups pruned, %d files removed (%s); blob store %s -> %s%s\n",
+              cfg.flag("dry_run") ? "dry run: " : "", j["groups_pruned"].get<int>(), j["blobs_removed"].get<int>(),
+              format_bytes(j["bytes_removed"].get<uint64_t>()).c_str(),
+              format_bytes(j["blob_bytes_before"].get<uint64_t>()).c_str(),
+              format_bytes(j["blob_bytes_after"].get<uint64_t>()).c_str(),
+              j["sweep_skipped_after_start"].get<bool>() ? " (files are kept during the grace period after start)" : "");
+  return kExitOk;
+}
+
 }  // namespace
 
+int run_gc_command(std::span<const std::string> args) { return run_gc(args); }
+
 std::string admin_commands_help(std::string_view name) {
+  if (name == "gc") return gc_help();
   if (name == "token") return token_help();
   if (name == "app") return app_help();
   return keys_help();

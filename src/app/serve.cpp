@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "protocol/expo/service.h"
+#include "publish/gc.h"
 #include "publish/publisher.h"
 
 namespace ota::app {
@@ -119,6 +120,49 @@ class ShutdownCoordinator {
   std::thread thread_;
 };
 
+// Runs garbage collection every `interval` on its own thread (never when interval is 0), and
+// stops promptly when the server stops.
+class PeriodicGc {
+ public:
+  PeriodicGc(const http::Services& services, std::chrono::seconds interval) : services_(services), interval_(interval) {
+    if (interval_.count() > 0) thread_ = std::thread([this] { loop(); });
+  }
+  ~PeriodicGc() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      publish::GcOptions options;
+      options.grace_ms = services_.gc_grace_ms;
+      options.started_at_ms = services_.started_at_ms;
+      auto report = publish::collect_garbage(*services_.storage, options, {"local:gc", "local"}, services_.clock->now_ms());
+      if (!report) {
+        spdlog::warn("gc failed: {}", report.error().message());
+      } else if (report->blobs_removed > 0 || report->groups_pruned > 0) {
+        services_.expo->forget_assets(report->removed);
+        if (Status st = services_.expo->reload(); !st) spdlog::warn("gc reload failed: {}", st.error().message());
+      }
+      lock.lock();
+    }
+  }
+
+  const http::Services& services_;
+  std::chrono::seconds interval_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
 std::string serve_help() {
@@ -200,6 +244,8 @@ int run_serve(std::span<const std::string> args) {
   services.expo = &expo;
   services.publisher = &publisher;
   services.server_secret = data->secret;
+  services.started_at_ms = clock.now_ms();
+  services.gc_grace_ms = static_cast<int64_t>(cfg.uint("gc_grace_s")) * 1000;
 
   const std::string& port_file = cfg.str("port_file");
   if (!port_file.empty()) {
@@ -216,6 +262,7 @@ int run_serve(std::span<const std::string> args) {
   Status served;
   {
     ShutdownCoordinator shutdown(server, std::chrono::seconds(cfg.uint("shutdown_grace_s")));
+    PeriodicGc gc(services, std::chrono::seconds(cfg.uint("gc_interval_s")));
     served = server.run();
   }
   if (!port_file.empty()) ::unlink(port_file.c_str());

@@ -31,6 +31,10 @@ constexpr Setting kServerSettings[] = {
      1 << 20, uint64_t{1} << 34},
     {"asset_cache_mb", Type::kUInt, "256",
      "memory for asset bytes kept ready to send (the assets of servable updates are loaded at start)", 16, 65536},
+    {"gc_interval_s", Type::kUInt, "3600",
+     "how often to prune old updates and delete unreferenced files (0 = only `otaserver gc`)", 0, 604800},
+    {"gc_grace_s", Type::kUInt, "3600",
+     "files uploaded less than this long ago are never collected (a publish may still commit them)", 1, 604800},
     {"shutdown_grace_s", Type::kUInt, "10",
      "on SIGTERM, how long in-flight requests may take before the process exits anyway", 1, 600},
 };

@@ -17,6 +17,7 @@
 #include "http/errors.h"
 #include "http/request_context.h"
 #include "http/routes.h"
+#include "publish/gc.h"
 
 namespace ota::http {
 namespace {
@@ -53,6 +54,7 @@ const std::vector<ApiRoute>& api_routes() {
                  true});
     r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
     r.push_back({"POST", std::regex("/api/v1/url-keys/rotate"), auth::Scope::kAdmin, false});
+    r.push_back({"POST", std::regex("/api/v1/gc"), auth::Scope::kAdmin, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
     return r;
   }();
@@ -86,6 +88,19 @@ json key_json(const auth::SigningKeyInfo& k) {
           {"created_at_ms", k.created_at_ms},
           {"app_json", {{"codeSigningCertificate", "./certs/certificate.pem"},
                         {"codeSigningMetadata", {{"keyid", k.keyid}, {"alg", "rsa-v1_5-sha256"}}}}}};
+}
+
+json gc_json(const publish::GcReport& r, bool dry_run) {
+  return {{"dry_run", dry_run},
+          {"groups_pruned", r.groups_pruned},
+          {"updates_pruned", r.updates_pruned},
+          {"asset_rows_removed", r.asset_rows_removed},
+          {"blobs_removed", r.blobs_removed},
+          {"blobs_kept_in_grace", r.blobs_kept_in_grace},
+          {"bytes_removed", r.bytes_removed},
+          {"blob_bytes_before", r.blob_bytes_before},
+          {"blob_bytes_after", r.blob_bytes_after},
+          {"sweep_skipped_after_start", r.sweep_skipped}};
 }
 
 json commit_json(const publish::CommitResult& c) {
@@ -272,6 +287,25 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     send_json(res, 201, key_json(*created).dump());
   });
 
+  svr.Post("/api/v1/gc", [services](const httplib::Request& req, httplib::Response& res) {
+    auto body = json_body(req, res);
+    if (!body) return;
+    if (current_request().token && current_request().token->app_id) {
+      return send_error(res, 403, "forbidden", "garbage collection spans every app; use a token not bound to an app");
+    }
+    publish::GcOptions gc;
+    gc.dry_run = body->value("dry_run", false);
+    gc.grace_ms = services->gc_grace_ms;
+    gc.started_at_ms = services->started_at_ms;
+    auto report = publish::collect_garbage(*services->storage, gc, actor(req), services->clock->now_ms());
+    if (!report) return send_result_error(res, report.error());
+    if (!gc.dry_run) {
+      services->expo->forget_assets(report->removed);
+      if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
+    }
+    send_json(res, 200, gc_json(*report, gc.dry_run).dump());
+  });
+
   svr.Post("/api/v1/url-keys/rotate", [services](const httplib::Request& req, httplib::Response& res) {
     if (current_request().token && current_request().token->app_id) {
       return send_error(res, 403, "forbidden", "rotating the asset-token key affects every app; use a token not bound to an app");
@@ -341,6 +375,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
             }
             auto stored = services->storage->blobs().put_verified(body, *expected);
             if (!stored) return send_result_error(res, stored.error());
+            services->storage->note_upload(*stored, services->clock->now_ms());
             send_json(res, 201, json{{"sha256", stored->base64url()}, {"size", body.size()}}.dump());
           });
 

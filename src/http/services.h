@@ -24,6 +24,8 @@ struct Services {
   expo::ExpoService* expo = nullptr;
   publish::Publisher* publisher = nullptr;
   std::string server_secret;
+  int64_t started_at_ms = 0;
+  int64_t gc_grace_ms = 3600 * 1000;
 };
 
 }  // namespace ota::http

@@ -69,6 +69,19 @@ bool Storage::is_pinned(const Sha256& digest) const {
   return pins_.contains(digest);
 }
 
+void Storage::note_upload(const Sha256& digest, int64_t now_ms) {
+  std::lock_guard lock(pins_mutex_);
+  uploads_[digest] = now_ms;
+}
+
+bool Storage::recently_uploaded(const Sha256& digest, int64_t now_ms, int64_t grace_ms) {
+  std::lock_guard lock(pins_mutex_);
+  for (auto it = uploads_.begin(); it != uploads_.end();) {
+    it = now_ms - it->second >= grace_ms ? uploads_.erase(it) : std::next(it);
+  }
+  return uploads_.contains(digest);
+}
+
 void Storage::pin(const Sha256& d) {
   std::lock_guard lock(pins_mutex_);
   ++pins_[d];

@@ -73,6 +73,12 @@ class Storage {
   // True while some live lease pins `digest` (garbage collection asks before deleting).
   bool is_pinned(const Sha256& digest) const OTA_EXCLUDES(pins_mutex_);
 
+  // Records that a client uploaded `digest` at `now_ms`: the first step of a publish whose commit
+  // comes in a later request. Garbage collection leaves such blobs alone for its grace period.
+  void note_upload(const Sha256& digest, int64_t now_ms) OTA_EXCLUDES(pins_mutex_);
+  // True if `digest` was uploaded less than `grace_ms` before `now_ms`. Forgets older entries.
+  bool recently_uploaded(const Sha256& digest, int64_t now_ms, int64_t grace_ms) OTA_EXCLUDES(pins_mutex_);
+
  private:
   friend class BlobLease;
   void pin(const Sha256& d) OTA_EXCLUDES(pins_mutex_);
@@ -82,6 +88,7 @@ class Storage {
   std::unique_ptr<blobs::BlobStore> blobs_;
   mutable std::mutex pins_mutex_;
   std::map<Sha256, int> pins_ OTA_GUARDED_BY(pins_mutex_);
+  std::map<Sha256, int64_t> uploads_ OTA_GUARDED_BY(pins_mutex_);
 };
 
 }  // namespace ota::storage

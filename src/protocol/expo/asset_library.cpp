@@ -1,5 +1,7 @@
 #include "protocol/expo/asset_library.h"
 
+#include <algorithm>
+
 #include "common/clock.h"
 
 namespace ota::expo {
@@ -72,6 +74,21 @@ Result<std::shared_ptr<const ServedAsset>> AssetLibrary::load(int64_t app_id, co
     OTA_ASSIGN_OR_RETURN(asset->br, read_blob(storage_, *br_sha));
   }
   return std::shared_ptr<const ServedAsset>(std::move(asset));
+}
+
+void AssetLibrary::forget(const std::vector<crypto::Sha256>& digests) {
+  std::lock_guard lock(mutex_);
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const ServedAsset& a = *it->second.asset;
+    bool gone = std::any_of(digests.begin(), digests.end(), [&](const crypto::Sha256& d) { return d == a.sha256; });
+    if (gone) {
+      bytes_ -= a.bytes();
+      lru_.erase(it->second.lru);
+      it = entries_.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 size_t AssetLibrary::cached_bytes() const {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.h"
 #include "common/thread_annotations.h"
@@ -39,6 +40,9 @@ class AssetLibrary {
   Result<std::shared_ptr<const ServedAsset>> find(int64_t app_id, const crypto::Sha256& sha256);
 
   size_t cached_bytes() const;
+
+  // Drops cached entries of blobs that garbage collection removed.
+  void forget(const std::vector<crypto::Sha256>& digests);
 
  private:
   struct Entry {

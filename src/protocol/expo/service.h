@@ -53,6 +53,7 @@ class ExpoService {
                                                    std::optional<std::string_view> token);
 
   std::shared_ptr<const Catalog> snapshot() const { return catalog_.load(); }
+  void forget_assets(const std::vector<crypto::Sha256>& digests) { assets_.forget(digests); }
   const ExpoOptions& options() const { return options_; }
 
  private:
