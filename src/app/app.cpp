@@ -53,6 +53,8 @@ const std::vector<Command>& command_table() {
        run_rollback_command},
       {"gc", "prune old updates and delete files nothing references", [] { return admin_commands_help("gc"); },
        run_gc_command},
+      {"fsck", "check a stopped server's data directory for consistency", [] { return admin_commands_help("fsck"); },
+       run_fsck_command},
       {"app", "create, list and configure apps", [] { return admin_commands_help("app"); }, run_app_command},
       {"keys", "generate the code-signing key and certificate for an app",
        [] { return admin_commands_help("keys"); }, run_keys_command},
