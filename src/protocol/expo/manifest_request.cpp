@@ -285,7 +285,9 @@ std::optional<ResponseFormat> negotiate_format(std::string_view accept) {
   Quality qm = multipart.quality();
   Quality qj = std::max(expo_json.quality(), json.quality());
   if (qm == 0 && qj == 0) return std::nullopt;
-  return qm >= qj ? ResponseFormat::kMultipart : ResponseFormat::kJson;
+  // Multipart whenever it is acceptable at all (checklist 115): only multipart can carry
+  // directives and the extensions part, so a bare JSON manifest is the fallback, not a preference.
+  return qm > 0 ? ResponseFormat::kMultipart : ResponseFormat::kJson;
 }
 
 }  // namespace ota::expo

@@ -51,7 +51,8 @@ Result<ManifestRequest> parse_manifest_request(const HeaderSource& headers);
 
 // Which response formats an Accept header allows, honouring q-values (q=0 excludes):
 // multipart/mixed, multipart/*, */* allow multipart; application/expo+json, application/json,
-// application/*, */* allow JSON. Multipart wins ties. nullopt if neither is acceptable.
+// application/*, */* allow JSON. Multipart whenever it is acceptable at all (even at a lower q),
+// JSON only when multipart is not. nullopt if neither is acceptable.
 std::optional<ResponseFormat> negotiate_format(std::string_view accept);
 
 }  // namespace ota::expo

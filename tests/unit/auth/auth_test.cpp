@@ -48,7 +48,8 @@ TEST_F(AuthTest, CreatedTokenVerifiesAndOnlyItsHashIsStored) {
   auto tx = db_->begin_read();
   auto q = tx->query("SELECT secret_sha256 FROM admin_tokens");
   ASSERT_TRUE(q && *q->next());
-  std::string secret = t.token.substr(t.token.rfind('_') + 1);
+  // ota_<12-char id>_<secret>: fixed offsets, since base64url secrets may themselves contain '_'.
+  std::string secret = t.token.substr(4 + 12 + 1);
   EXPECT_EQ(q->blob(0), std::string(crypto::sha256(secret).view()));
   EXPECT_EQ(q->blob(0).find(secret), std::string::npos);
 }
@@ -57,7 +58,7 @@ TEST_F(AuthTest, WrongSecretUnknownIdMalformedRevokedAndExpiredAllFailTheSameWay
   NewToken t = create({"ci", Scope::kAdmin, std::nullopt, kNow + 1000});
   std::string wrong = t.token;
   wrong.back() = wrong.back() == 'A' ? 'B' : 'A';
-  std::vector<std::string> bad = {wrong, "ota_xxxxxxxxxxxx_" + t.token.substr(t.token.rfind('_') + 1), "garbage", ""};
+  std::vector<std::string> bad = {wrong, "ota_xxxxxxxxxxxx_" + t.token.substr(4 + 12 + 1), "garbage", ""};
   std::string message;
   for (const auto& b : bad) {
     auto v = verify_token(*db_, b, kNow);

@@ -72,7 +72,7 @@ std::shared_ptr<ServableUpdate> servable(std::string id, int percent, model::Upd
 AppSnapshot app_with(std::vector<std::shared_ptr<ServableUpdate>> candidates) {
   AppSnapshot app;
   app.app.default_channel = "production";
-  app.channels["production"] = 7;
+  app.channels["production"] = ChannelRoute{7, 0, 0};
   Stream stream;
   for (auto& c : candidates) stream.candidates.push_back(c);
   app.streams[stream_key(7, "1.0.0", model::Platform::kIos)] = stream;

@@ -369,8 +369,9 @@ TEST(NegotiateFormat, EmptyAcceptIsLikeAbsent) {
   EXPECT_EQ(negotiate_format("  "), ResponseFormat::kMultipart);
 }
 
-TEST(NegotiateFormat, HigherQualityWins) {
-  EXPECT_EQ(negotiate_format("multipart/mixed;q=0.5, application/json"), ResponseFormat::kJson);
+// Checklist 115: multipart whenever it is acceptable, whatever the weights.
+TEST(NegotiateFormat, MultipartWheneverAcceptableEvenAtALowerQuality_C115) {
+  EXPECT_EQ(negotiate_format("multipart/mixed;q=0.5, application/json"), ResponseFormat::kMultipart);
   EXPECT_EQ(negotiate_format("multipart/mixed;q=0.9, application/json;q=0.8"), ResponseFormat::kMultipart);
   EXPECT_EQ(negotiate_format("application/json;q=0.001, multipart/mixed;q=0.002"), ResponseFormat::kMultipart);
 }
@@ -395,7 +396,7 @@ TEST(NegotiateFormat, MostSpecificRangeDecides) {
   EXPECT_EQ(negotiate_format("multipart/*;q=0, multipart/mixed;q=0.1"), ResponseFormat::kMultipart);
   // application/json excluded; application/expo+json still allowed through application/*.
   EXPECT_EQ(negotiate_format("application/*, application/json;q=0"), ResponseFormat::kJson);
-  EXPECT_EQ(negotiate_format("application/*;q=0.9, */*;q=0.1"), ResponseFormat::kJson);
+  EXPECT_EQ(negotiate_format("application/*;q=0.9, */*;q=0.1"), ResponseFormat::kMultipart);
 }
 
 TEST(NegotiateFormat, MalformedParametersAreIgnored) {
@@ -405,7 +406,7 @@ TEST(NegotiateFormat, MalformedParametersAreIgnored) {
   EXPECT_EQ(negotiate_format("multipart/mixed;q"), ResponseFormat::kMultipart);
   EXPECT_EQ(negotiate_format("multipart/mixed;;;"), ResponseFormat::kMultipart);
   EXPECT_EQ(negotiate_format("multipart/mixed;q=1.001, application/json;q=0.5"), ResponseFormat::kMultipart);
-  EXPECT_EQ(negotiate_format("multipart/mixed;Q=0.1, application/json;q=0.5"), ResponseFormat::kJson);
+  EXPECT_EQ(negotiate_format("multipart/mixed;Q=0.1, application/json;q=0.5"), ResponseFormat::kMultipart);
 }
 
 TEST(NegotiateFormat, QuotedParameterValuesMayContainCommasAndSemicolons) {
