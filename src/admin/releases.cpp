@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/digest.h"
 #include "storage/repos/branches.h"
 
 namespace ota::admin {
@@ -105,6 +106,53 @@ Status delete_group(metadata::Database& db, std::string_view app, std::string_vi
   OTA_TRY(tx.execute("DELETE FROM update_groups WHERE id = ?", group_id));
   OTA_TRY(auth::audit(tx, actor, {"update.delete", app_id, std::string(group_id), "{}"}, now_ms));
   return tx.commit();
+}
+
+Result<std::string> group_as_commit_json(metadata::Database& db, std::string_view app, std::string_view group_id) {
+  OTA_ASSIGN_OR_RETURN(auto tx, db.begin_read());
+  OTA_ASSIGN_OR_RETURN(auto gq, tx.query("SELECT g.message, g.git_commit, g.git_branch, b.name, g.created_at_ms FROM "
+                                         "update_groups g JOIN apps a ON a.id = g.app_id JOIN branches b ON "
+                                         "b.id = g.branch_id WHERE a.name = ? AND g.id = ?",
+                                         app, group_id));
+  OTA_ASSIGN_OR_RETURN(bool found, gq.next());
+  if (!found) return not_found("no update group \"" + std::string(group_id.substr(0, 64)) + "\" in this app");
+  json out = {{"group_id", std::string(group_id)}, {"message", gq.text(0)}, {"branch", gq.text(3)},
+              {"created_at_ms", gq.int64(4)}, {"platforms", json::object()}};
+  json git = json::object();
+  if (!gq.is_null(1)) git["commit"] = gq.text(1);
+  if (!gq.is_null(2)) git["branch"] = gq.text(2);
+  if (!git.empty()) out["git"] = git;
+  OTA_ASSIGN_OR_RETURN(auto uq, tx.query("SELECT id, platform, runtime_version, kind, extra_json, metadata_json FROM "
+                                         "updates WHERE group_id = ? ORDER BY platform",
+                                         group_id));
+  while (true) {
+    OTA_ASSIGN_OR_RETURN(bool row, uq.next());
+    if (!row) break;
+    if (uq.text(3) != "update") return invalid_argument("roll-back markers cannot be promoted; roll back on the target");
+    json extra = json::parse(uq.text(4), nullptr, false);
+    if (extra.is_object() && extra.contains("expoClient")) out["expo_client"] = extra["expoClient"];
+    out["metadata"] = json::parse(uq.text(5), nullptr, false);
+    json platform = {{"update_id", uq.text(0)}, {"runtime_version", uq.text(2)}, {"assets", json::array()}};
+    OTA_ASSIGN_OR_RETURN(auto aq, tx.query("SELECT position, sha256, file_extension FROM update_assets WHERE "
+                                           "update_id = ? ORDER BY position",
+                                           uq.text(0)));
+    while (true) {
+      OTA_ASSIGN_OR_RETURN(bool arow, aq.next());
+      if (!arow) break;
+      auto d = crypto::Sha256::from_bytes(aq.blob(1));
+      if (!d) return corruption("update " + uq.text(0) + " references a malformed digest");
+      std::string ext = aq.text(2);
+      if (!ext.empty() && ext.front() == '.') ext.erase(0, 1);
+      json asset = {{"sha256", d->base64url()}, {"ext", ext}};
+      if (aq.int64(0) == 0) {
+        platform["launch_asset"] = asset;
+      } else {
+        platform["assets"].push_back(asset);
+      }
+    }
+    out["platforms"][uq.text(1)] = platform;
+  }
+  return out.dump();
 }
 
 Result<std::vector<ChannelRow>> list_channels(metadata::Database& db, std::string_view app) {

@@ -55,6 +55,10 @@ Status set_active(metadata::Database& db, std::string_view app, std::string_view
 Status delete_group(metadata::Database& db, std::string_view app, std::string_view group_id,
                     const auth::Actor& actor, int64_t now_ms);
 
+// One update group in the shape POST /api/v1/apps/{app}/updates takes, so it can be committed
+// again elsewhere (promotion from staging to production).
+Result<std::string> group_as_commit_json(metadata::Database& db, std::string_view app, std::string_view group_id);
+
 struct ChannelRow {
   std::string name;
   std::string branch;

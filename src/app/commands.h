@@ -32,6 +32,8 @@ int run_keys_command(std::span<const std::string> args);
 std::string admin_commands_help(std::string_view name);
 int run_update_command(std::span<const std::string> args);
 int run_gc_command(std::span<const std::string> args);
+int run_promote(std::span<const std::string> args);
+std::string promote_help();
 int run_fsck_command(std::span<const std::string> args);
 int run_channel_command(std::span<const std::string> args);
 int run_rollback_command(std::span<const std::string> args);

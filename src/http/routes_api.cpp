@@ -46,6 +46,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/rollbacks"), auth::Scope::kPublish, true});
     const std::string group = "/updates/([0-9a-f-]{36})";
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/updates"), auth::Scope::kRead, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + group), auth::Scope::kRead, true});
     r.push_back({"PATCH", std::regex("/api/v1/apps/" + app + group), auth::Scope::kPublish, true});
     r.push_back({"DELETE", std::regex("/api/v1/apps/" + app + group), auth::Scope::kAdmin, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + group + "/republish"), auth::Scope::kPublish, true});
@@ -56,6 +57,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/url-keys/rotate"), auth::Scope::kAdmin, false});
     r.push_back({"POST", std::regex("/api/v1/gc"), auth::Scope::kAdmin, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
+    r.push_back({"GET", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kRead, false});
     return r;
   }();
   return routes;
@@ -411,6 +413,31 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       out.push_back(std::move(u));
     }
     send_json(res, 200, json{{"updates", out}}.dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})", [services](const httplib::Request& req,
+                                                                         httplib::Response& res) {
+    auto group = admin::group_as_commit_json(services->storage->db(), req.matches[1].str(), req.matches[2].str());
+    if (!group) return send_result_error(res, group.error());
+    send_json(res, 200, *group);
+  });
+
+  // The raw bytes of a blob, for promotion between servers (devices use the asset URLs).
+  svr.Get("/api/v1/blobs/([A-Za-z0-9_-]{43})", [services](const httplib::Request& req, httplib::Response& res) {
+    if (current_request().token && current_request().token->app_id) {
+      return send_error(res, 403, "forbidden", "blob downloads span every app; use a token not bound to an app");
+    }
+    auto digest = crypto::Sha256::from_base64url(req.matches[1].str());
+    if (!digest) return send_error(res, 400, "invalid_argument", "the URL must end in a blob's SHA-256");
+    auto blob = services->storage->blobs().get(*digest);
+    if (!blob) return send_result_error(res, blob.error());
+    if (!*blob) return send_error(res, 404, "not_found", "no blob " + req.matches[1].str());
+    auto bytes = std::make_shared<const std::string>((*blob)->bytes());
+    res.set_header("Cache-Control", "no-store");
+    res.set_content_provider(bytes->size(), "application/octet-stream",
+                             [bytes](size_t off, size_t len, httplib::DataSink& sink) {
+                               return sink.write(bytes->data() + off, std::min<size_t>(len, 256 * 1024));
+                             });
   });
 
   svr.Patch("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})", [services](const httplib::Request& req,
