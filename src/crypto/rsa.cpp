@@ -1,4 +1,5 @@
 #include "crypto/rsa.h"
+#include "crypto/openssl_errors.h"
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -49,16 +50,6 @@ struct OpensslFree {
 };
 using Utf8Ptr = std::unique_ptr<unsigned char, OpensslFree>;
 
-// OpenSSL reports failures through a thread-local queue. Every public function empties it on the
-// way out (success included: decoders leave entries behind while probing formats), so nothing
-// stale leaks into the next call on this thread or into someone's logs.
-class ErrorQueueGuard {
- public:
-  ErrorQueueGuard() { ERR_clear_error(); }
-  ~ErrorQueueGuard() { ERR_clear_error(); }
-  ErrorQueueGuard(const ErrorQueueGuard&) = delete;
-  ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
-};
 
 // The first reason in the queue, for folding into a message; empties the queue. OpenSSL 3's
 // decoders push a generic "unsupported" ahead of the ASN.1 reason that says what was wrong

@@ -1,4 +1,5 @@
 #include "crypto/seal.h"
+#include "crypto/openssl_errors.h"
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -24,15 +25,6 @@ struct CipherCtxFree {
 };
 using CipherCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
 
-// OpenSSL's thread-local error queue is emptied on the way out of every call so failures here
-// never surface in later, unrelated error messages.
-class ErrorQueueGuard {
- public:
-  ErrorQueueGuard() { ERR_clear_error(); }
-  ~ErrorQueueGuard() { ERR_clear_error(); }
-  ErrorQueueGuard(const ErrorQueueGuard&) = delete;
-  ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
-};
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 unsigned char* bytes(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }

@@ -114,6 +114,13 @@ json commit_json(const publish::CommitResult& c) {
           {"updates", updates}};
 }
 
+// After a change: swap in the new catalog, then answer. The client hears "done" only once devices
+// can see the change.
+void reload_and_send(const Services* services, httplib::Response& res, int status, const json& body) {
+  if (Status st = services->expo->reload(); !st) return send_error(res, st.error(), current_request().id);
+  send_json(res, status, body.dump());
+}
+
 // Parses a JSON object body; fills `res` and returns nullopt on failure.
 std::optional<json> json_body(const httplib::Request& req, httplib::Response& res) {
   json j = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
@@ -223,8 +230,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     }
     auto created = admin::create_app(services->storage->db(), spec, actor(req), services->clock->now_ms());
     if (!created) return send_result_error(res, created.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 201, app_json(*created).dump());
+    reload_and_send(services, res, 201, app_json(*created));
   });
 
   svr.Get("/api/v1/apps/" + app, [services](const httplib::Request& req, httplib::Response& res) {
@@ -261,8 +267,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     auto updated = admin::update_app_settings(services->storage->db(), req.matches[1].str(), settings, actor(req),
                                               services->clock->now_ms());
     if (!updated) return send_result_error(res, updated.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 200, app_json(*updated).dump());
+    reload_and_send(services, res, 200, app_json(*updated));
   });
 
   svr.Get("/api/v1/apps/" + app + "/keys", [services](const httplib::Request& req, httplib::Response& res) {
@@ -285,8 +290,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     auto created = admin::create_signing_key(services->storage->db(), req.matches[1].str(), keyid, validity_days,
                                              services->server_secret, actor(req), services->clock->now_ms());
     if (!created) return send_result_error(res, created.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 201, key_json(*created).dump());
+    reload_and_send(services, res, 201, key_json(*created));
   });
 
   svr.Post("/api/v1/gc", [services](const httplib::Request& req, httplib::Response& res) {
@@ -301,11 +305,9 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     gc.started_at_ms = services->started_at_ms;
     auto report = publish::collect_garbage(*services->storage, gc, actor(req), services->clock->now_ms());
     if (!report) return send_result_error(res, report.error());
-    if (!gc.dry_run) {
-      services->expo->forget_assets(report->removed);
-      if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    }
-    send_json(res, 200, gc_json(*report, gc.dry_run).dump());
+    if (gc.dry_run) return send_json(res, 200, gc_json(*report, true).dump());
+    services->expo->forget_assets(report->removed);
+    reload_and_send(services, res, 200, gc_json(*report, false));
   });
 
   svr.Post("/api/v1/url-keys/rotate", [services](const httplib::Request& req, httplib::Response& res) {
@@ -322,8 +324,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       return send_result_error(res, st.error());
     }
     if (Status st = tx->commit(); !st) return send_result_error(res, st.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 200, json{{"kid", *kid}}.dump());
+    reload_and_send(services, res, 200, json{{"kid", *kid}});
   });
 
   svr.Post("/api/v1/blobs/missing", [services](const httplib::Request& req, httplib::Response& res) {
@@ -387,8 +388,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     auto committed = services->publisher->commit(*request, actor(req));
     if (!committed) return send_result_error(res, committed.error());
     // The new responses are rendered and swapped in before the publisher hears "done".
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, committed->created ? 201 : 200, commit_json(*committed).dump());
+    reload_and_send(services, res, committed->created ? 201 : 200, commit_json(*committed));
   });
 
   svr.Get("/api/v1/apps/" + app + "/updates", [services](const httplib::Request& req, httplib::Response& res) {
@@ -462,8 +462,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       changed = true;
     }
     if (!changed) return send_error(res, 400, "invalid_argument", "give \"rollout_percent\" and/or \"active\"");
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 200, json{{"group_id", req.matches[2].str()}, {"updated", true}}.dump());
+    reload_and_send(services, res, 200, json{{"group_id", req.matches[2].str()}, {"updated", true}});
   });
 
   svr.Delete("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})", [services](const httplib::Request& req,
@@ -471,8 +470,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     Status st = admin::delete_group(services->storage->db(), req.matches[1].str(), req.matches[2].str(), actor(req),
                                     services->clock->now_ms());
     if (!st) return send_result_error(res, st.error());
-    if (Status r = services->expo->reload(); !r) return send_result_error(res, r.error());
-    send_json(res, 200, json{{"group_id", req.matches[2].str()}, {"deleted", true}}.dump());
+    reload_and_send(services, res, 200, json{{"group_id", req.matches[2].str()}, {"deleted", true}});
   });
 
   svr.Post("/api/v1/apps/" + app + "/updates/([0-9a-f-]{36})/republish", [services](const httplib::Request& req,
@@ -484,8 +482,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (body->contains("channel") && (*body)["channel"].is_string()) channel = (*body)["channel"];
     auto committed = services->publisher->republish(req.matches[1].str(), req.matches[2].str(), branch, channel, actor(req));
     if (!committed) return send_result_error(res, committed.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 201, commit_json(*committed).dump());
+    reload_and_send(services, res, 201, commit_json(*committed));
   });
 
   svr.Get("/api/v1/apps/" + app + "/channels", [services](const httplib::Request& req, httplib::Response& res) {
@@ -522,10 +519,9 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
                                   (*body)["branch"].get<std::string>(), split, percent, actor(req),
                                   services->clock->now_ms());
     if (!row) return send_result_error(res, row.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
     json j = {{"name", row->name}, {"branch", row->branch}};
     if (row->split_branch) j["split"] = {{"branch", *row->split_branch}, {"percent", row->split_percent}};
-    send_json(res, 200, j.dump());
+    reload_and_send(services, res, 200, j);
   });
 
   svr.Post("/api/v1/apps/" + app + "/rollbacks", [services](const httplib::Request& req, httplib::Response& res) {
@@ -533,8 +529,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!request) return send_result_error(res, request.error());
     auto committed = services->publisher->roll_back_to_embedded(*request, actor(req));
     if (!committed) return send_result_error(res, committed.error());
-    if (Status st = services->expo->reload(); !st) return send_result_error(res, st.error());
-    send_json(res, 201, commit_json(*committed).dump());
+    reload_and_send(services, res, 201, commit_json(*committed));
   });
 }
 
