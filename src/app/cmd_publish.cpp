@@ -244,8 +244,13 @@ int run_publish(std::span<const std::string> args) {
     std::printf("%s\n", result.dump(2).c_str());
     return kExitOk;
   }
-  std::printf("published group %s at %s (%zu files uploaded, %s)\n", result["group_id"].get<std::string>().c_str(),
-              result["created_at"].get<std::string>().c_str(), done, format_bytes(sent).c_str());
+  if (!result["created"].get<bool>()) {
+    std::printf("already published under this idempotency key: group %s at %s (nothing new was published)\n",
+                result["group_id"].get<std::string>().c_str(), result["created_at"].get<std::string>().c_str());
+  } else {
+    std::printf("published group %s at %s (%zu files uploaded, %s)\n", result["group_id"].get<std::string>().c_str(),
+                result["created_at"].get<std::string>().c_str(), done, format_bytes(sent).c_str());
+  }
   for (const auto& u : result["updates"]) {
     std::printf("  %-8s %s  runtime %s\n", u["platform"].get<std::string>().c_str(), u["id"].get<std::string>().c_str(),
                 u["runtime_version"].get<std::string>().c_str());

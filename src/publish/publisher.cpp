@@ -201,6 +201,21 @@ Result<CommitRequest> parse_commit_request(std::string_view app, std::string_vie
   return r;
 }
 
+// What a commit asks for, independent of JSON key order: the same request always has the same
+// fingerprint, and a different one (other files, runtime, branch, config) a different one.
+crypto::Sha256 request_fingerprint(const CommitRequest& r) {
+  json j = {{"branch", r.branch.value_or("")}, {"channel", r.channel.value_or("")}, {"message", r.message},
+            {"expo_client", json::parse(r.expo_client_json)}, {"metadata", json::parse(r.metadata_json)},
+            {"rollout", r.rollout_percent}, {"platforms", json::array()}};
+  for (const auto& p : r.platforms) {
+    json assets = json::array();
+    for (const auto& a : p.assets) assets.push_back({a.sha256.base64url(), a.ext});
+    j["platforms"].push_back({model::platform_name(p.platform), p.runtime_version, p.launch_asset.sha256.base64url(),
+                              p.launch_asset.ext, assets});
+  }
+  return crypto::sha256(j.dump());
+}
+
 Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Actor& actor) {
   if (req.branch && req.channel) return invalid_argument("give either a branch or a channel, not both");
   if (req.branch) OTA_TRY(repos::validate_name("branch", *req.branch));
@@ -211,10 +226,14 @@ Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Act
   // Idempotent retry: the same key returns the group committed earlier.
   if (req.idempotency_key) {
     OTA_ASSIGN_OR_RETURN(auto tx, db.begin_read());
-    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT g.id, g.created_at_ms, g.app_id FROM update_groups g JOIN apps a ON "
-                                          "a.id = g.app_id WHERE a.name = ? AND g.idempotency_key = ?",
+    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT g.id, g.created_at_ms, g.app_id, g.request_sha256 FROM update_groups g "
+                                          "JOIN apps a ON a.id = g.app_id WHERE a.name = ? AND g.idempotency_key = ?",
                                           req.app, *req.idempotency_key));
     OTA_ASSIGN_OR_RETURN(bool found, q.next());
+    if (found && !q.is_null(3) && q.blob(3) != request_fingerprint(req).view()) {
+      return conflict("the idempotency key \"" + req.idempotency_key->substr(0, 64) + "\" was already used for "
+                      "different content (group " + q.text(0) + "); use a new key for a new publish");
+    }
     if (found) {
       CommitResult r{q.text(0), q.int64(1), false, q.int64(2), {}};
       OTA_ASSIGN_OR_RETURN(auto uq, tx.query("SELECT id, platform, runtime_version FROM updates WHERE group_id = ? "
@@ -267,9 +286,9 @@ Result<CommitResult> Publisher::commit(const CommitRequest& req, const auth::Act
     result.group_id = format_uuid_v4(crypto::random_bytes(16));
     result.created_at_ms = created_at;
     OTA_TRY(tx.execute("INSERT INTO update_groups (id, app_id, branch_id, message, git_commit, git_branch, "
-                       "created_at_ms, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       "created_at_ms, idempotency_key, request_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        result.group_id, app_id, branch_id, req.message, req.git_commit, req.git_branch, created_at,
-                       req.idempotency_key));
+                       req.idempotency_key, metadata::Blob{request_fingerprint(req).view()}));
     for (const auto& [sha, f] : facts) {
       if (f.known) continue;
       OTA_TRY(tx.execute("INSERT OR IGNORE INTO assets (sha256, md5, size, content_type, gzip_sha256, gzip_size, "

@@ -77,6 +77,19 @@ TEST_F(PublisherTest, RetryWithTheSameKeyReturnsTheFirstGroup) {
   EXPECT_EQ(q->int64(0), 1);
 }
 
+// Found by the release e2e suite: a CI job reusing a key after a code change must not be told
+// "published" while nothing new was.
+TEST_F(PublisherTest, ReusingAKeyForDifferentContentIsAConflict) {
+  Publisher publisher(*storage_, clock_);
+  ASSERT_TRUE(publisher.commit(request("k1"), actor_));
+  CommitRequest different = request("k1");
+  different.platforms[0].runtime_version = "2.0.0";
+  auto result = publisher.commit(different, actor_);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error().code(), ErrorCode::kConflict);
+  EXPECT_NE(result.error().message().find("use a new key"), std::string::npos) << result.error().message();
+}
+
 TEST_F(PublisherTest, AMissingBlobPublishesNothing) {
   Publisher publisher(*storage_, clock_);
   CommitRequest r = request();
