@@ -16,15 +16,16 @@ allowed() {
     storage/metadata) echo "common storage/metadata" ;;
     storage/blobs) echo "common crypto storage/blobs" ;;
     storage) echo "common crypto storage storage/metadata storage/blobs" ;;
-    model) echo "model crypto" ;;
+    model) echo "model common crypto" ;;
+    protocol/patch) echo "common crypto model storage storage/metadata storage/blobs protocol/patch" ;;
     codec) echo "common codec" ;;
     storage/repos) echo "common storage/metadata storage/repos" ;;
     auth) echo "common crypto storage/metadata auth" ;;
     admin) echo "common crypto model storage/metadata storage/repos auth admin" ;;
     publish) echo "common crypto model codec storage storage/metadata storage/blobs storage/repos auth publish" ;;
     protocol/expo) echo "common crypto model codec storage storage/metadata storage/blobs auth protocol/expo" ;;
-    http) echo "common crypto model storage storage/metadata storage/blobs auth admin publish protocol/expo http" ;;
-    app) echo "app common crypto config model codec storage storage/metadata storage/blobs storage/repos auth admin publish protocol/expo http" ;;
+    http) echo "common crypto model storage storage/metadata storage/blobs auth admin publish protocol/expo protocol/patch http" ;;
+    app) echo "app common crypto config model codec storage storage/metadata storage/blobs storage/repos auth admin publish protocol/expo protocol/patch http" ;;
     *) echo "" ;;
   esac
 }

@@ -95,6 +95,31 @@ Result<model::App> update_app_settings(metadata::Database& db, std::string_view 
   }
   OTA_TRY(tx.execute("UPDATE apps SET default_channel = ?, asset_tokens = ?, asset_token_ttl_s = ? WHERE id = ?",
                      app.default_channel, app.asset_tokens ? 1 : 0, app.asset_token_ttl_s, app.id));
+  if (settings.patch_path_template) {
+    const std::string& t = *settings.patch_path_template;
+    bool has_version = t.find("{short}") != std::string::npos || t.find("{version}") != std::string::npos;
+    if (!t.empty() && (t.front() != '/' || !has_version || t.size() > 200 || t.starts_with("/api/") ||
+                       t.starts_with("/apps/") || t.starts_with("/patches/"))) {
+      return invalid_argument("a patch path template starts with / , contains {short} (or {version}), may contain "
+                              "{build} and {platform}, and must not start with /api/, /apps/ or /patches/; e.g. "
+                              "/rc/{short}/{build}.config");
+    }
+    OTA_TRY(tx.execute("UPDATE apps SET patch_path_template = ? WHERE id = ?",
+                       t.empty() ? std::nullopt : std::optional<std::string>(t), app.id));
+    detail["patch_path_template"] = t;
+  }
+  if (settings.patch_signature_line) {
+    OTA_TRY(tx.execute("UPDATE apps SET patch_signature_line = ? WHERE id = ?", *settings.patch_signature_line ? 1 : 0,
+                       app.id));
+    detail["patch_signature_line"] = *settings.patch_signature_line;
+  }
+  if (settings.patch_revoked_answer) {
+    if (*settings.patch_revoked_answer != "404" && *settings.patch_revoked_answer != "empty") {
+      return invalid_argument("patch_revoked_answer is \"404\" or \"empty\"");
+    }
+    OTA_TRY(tx.execute("UPDATE apps SET patch_revoked_answer = ? WHERE id = ?", *settings.patch_revoked_answer, app.id));
+    detail["patch_revoked_answer"] = *settings.patch_revoked_answer;
+  }
   OTA_TRY(auth::audit(tx, actor, {"app.settings", app.id, app.name, detail.dump()}, now_ms));
   OTA_TRY(tx.commit());
   return app;

@@ -32,6 +32,9 @@ struct AppSettings {
   std::optional<std::string> default_channel;
   std::optional<bool> asset_tokens;
   std::optional<int64_t> asset_token_ttl_s;  // 3600 .. auth::kMaxAssetTokenTtlS
+  std::optional<std::string> patch_path_template;   // "" clears; placeholders {short|version} {build} {platform}
+  std::optional<bool> patch_signature_line;
+  std::optional<std::string> patch_revoked_answer;  // "404" or "empty"
 };
 Result<model::App> update_app_settings(metadata::Database& db, std::string_view name, const AppSettings& settings,
                                        const auth::Actor& actor, int64_t now_ms);

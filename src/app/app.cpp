@@ -45,6 +45,7 @@ const std::vector<Command>& command_table() {
   static const std::vector<Command> table = {
       {"serve", "serve updates over HTTP from a data directory (the default command)", serve_help, run_serve},
       {"publish", "publish an `expo export` directory to a running server", publish_help, run_publish},
+      {"patch", "publish, list and revoke native hot patches (JSPatch, OCRunner, any file)", patch_help, run_patch},
       {"promote", "copy an update group from one server to another (staging to production)", promote_help,
        run_promote},
       {"update", "list updates; change a rollout; republish, deactivate or delete an update group",

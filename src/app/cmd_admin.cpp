@@ -35,6 +35,9 @@ constexpr Setting kAppSettings[] = {
     {"token", Type::kString, "", "admin API token (ota_...); prefer OTA_TOKEN over the flag, which shows in `ps`"},
     {"default_channel", Type::kString, "production", "channel for devices that send no expo-channel-name"},
     {"asset_tokens", Type::kString, "", "with `app set`: true to require signed, expiring asset tokens"},
+    {"patch_path_template", Type::kString, "", "with `app set`: extra patch URL, e.g. /rc/{short}/{build}.config"},
+    {"patch_signature_line", Type::kString, "", "with `app set`: true to put the signature in the patch's first line"},
+    {"patch_revoked_answer", Type::kString, "", "with `app set`: 404 or empty (a revoked patch answers an empty 200)"},
     {"config", Type::kPath, "", "read settings from this file", 0, 0, {}, false},
 };
 
@@ -181,6 +184,9 @@ int run_app(std::span<const std::string> args) {
     if (pos.size() < 2) return fail("app", invalid_argument("usage: otaserver app set NAME [--asset-tokens true]"));
     json body = json::object();
     if (cfg.value("default_channel").origin != config::Origin::kDefault) body["default_channel"] = cfg.str("default_channel");
+    if (!cfg.str("patch_path_template").empty()) body["patch_path_template"] = cfg.str("patch_path_template");
+    if (!cfg.str("patch_signature_line").empty()) body["patch_signature_line"] = cfg.str("patch_signature_line") == "true";
+    if (!cfg.str("patch_revoked_answer").empty()) body["patch_revoked_answer"] = cfg.str("patch_revoked_answer");
     const std::string& tokens = cfg.str("asset_tokens");
     if (tokens == "true" || tokens == "false") body["asset_tokens"] = tokens == "true";
     else if (!tokens.empty()) return fail("app", invalid_argument("--asset-tokens takes true or false"));
@@ -196,10 +202,13 @@ std::string keys_help() {
   return "usage: otaserver keys generate --app APP [--keyid main] [--validity-days 3650] [--out FILE]\n"
          "                               --server URL --token T\n"
          "       otaserver keys rotate-url-key --server URL --token T\n"
+         "       otaserver keys export-public --app APP [--out FILE] --server URL --token T\n"
          "\n"
          "Code signing for expo-updates. `generate` makes an RSA-2048 key on the server (the private key\n"
          "never leaves it) and a self-signed certificate with the code-signing usages expo-updates checks;\n"
          "it writes the certificate to --out and prints the app.json settings that go with it.\n"
+         "`export-public` prints the public key (PEM) that verifies the app's native hot patches; embed it\n"
+         "in the client. The patch key is made on first use and is separate from the Expo signing key.\n"
          "`rotate-url-key` starts signing asset tokens with a new key; tokens from older keys stay valid\n"
          "for their whole lifetime (at most 7 days), so no device loses a download.\n"
          "\nFlags:\n" +
@@ -212,6 +221,22 @@ int run_keys(std::span<const std::string> args) {
   if (!loaded) return code;
   const auto& cfg = loaded->config;
   const auto& pos = loaded->parsed.positional;
+  if (!pos.empty() && pos[0] == "export-public") {
+    if (cfg.str("app").empty()) return fail("keys", invalid_argument("--app is required"));
+    auto client = connect_from(cfg);
+    if (!client) return fail("keys", client.error());
+    auto r = client->get("/api/v1/apps/" + cfg.str("app") + "/patch-key");
+    if (!r) return fail("keys", r.error());
+    std::string pem = json::parse(r->body)["public_key_pem"];
+    if (cfg.value("out").origin == config::Origin::kDefault) {
+      std::fputs(pem.c_str(), stdout);
+    } else if (auto st = write_file_atomic(cfg.str("out"), pem, 0644); !st) {
+      return fail("keys", st.error());
+    } else {
+      std::fprintf(stderr, "wrote the patch public key to %s\n", cfg.str("out").c_str());
+    }
+    return kExitOk;
+  }
   if (!pos.empty() && pos[0] == "rotate-url-key") {
     auto client = connect_from(cfg);
     if (!client) return fail("keys", client.error());

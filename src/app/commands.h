@@ -33,6 +33,8 @@ std::string admin_commands_help(std::string_view name);
 int run_update_command(std::span<const std::string> args);
 int run_gc_command(std::span<const std::string> args);
 int run_promote(std::span<const std::string> args);
+int run_patch(std::span<const std::string> args);
+std::string patch_help();
 std::string promote_help();
 int run_fsck_command(std::span<const std::string> args);
 int run_channel_command(std::span<const std::string> args);

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <functional>
+#include <optional>
 #include <cstdio>
 #include <mutex>
 #include <thread>
@@ -18,6 +20,8 @@
 #include "common/log.h"
 #include "http/server.h"
 #include "protocol/expo/service.h"
+#include "protocol/patch/service.h"
+#include "publish/patches.h"
 #include "publish/gc.h"
 #include "publish/publisher.h"
 
@@ -120,48 +124,50 @@ class ShutdownCoordinator {
   std::thread thread_;
 };
 
-// Runs garbage collection every `interval` on its own thread (never when interval is 0), and
-// stops promptly when the server stops.
-class PeriodicGc {
+// Runs `task` every `interval` on its own thread until destroyed.
+class Periodic {
  public:
-  PeriodicGc(const http::Services& services, std::chrono::seconds interval) : services_(services), interval_(interval) {
-    if (interval_.count() > 0) thread_ = std::thread([this] { loop(); });
+  Periodic(std::chrono::seconds interval, std::function<void()> task) : interval_(interval), task_(std::move(task)) {
+    thread_ = std::thread([this] {
+      std::unique_lock lock(mutex_);
+      while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+        lock.unlock();
+        task_();
+        lock.lock();
+      }
+    });
   }
-  ~PeriodicGc() {
+  ~Periodic() {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    thread_.join();
   }
 
  private:
-  void loop() {
-    std::unique_lock lock(mutex_);
-    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
-      publish::GcOptions options;
-      options.grace_ms = services_.gc_grace_ms;
-      options.started_at_ms = services_.started_at_ms;
-      auto report = publish::collect_garbage(*services_.storage, options, {"local:gc", "local"}, services_.clock->now_ms());
-      if (!report) {
-        spdlog::warn("gc failed: {}", report.error().message());
-      } else if (report->blobs_removed > 0 || report->groups_pruned > 0) {
-        services_.expo->forget_assets(report->removed);
-        if (Status st = services_.expo->reload(); !st) spdlog::warn("gc reload failed: {}", st.error().message());
-      }
-      lock.lock();
-    }
-  }
-
-  const http::Services& services_;
   std::chrono::seconds interval_;
+  std::function<void()> task_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
   std::thread thread_;
 };
+
+// One garbage collection pass on behalf of the server (see publish/gc.h).
+void collect_garbage(const http::Services& services) {
+  publish::GcOptions options;
+  options.grace_ms = services.gc_grace_ms;
+  options.started_at_ms = services.started_at_ms;
+  auto report = publish::collect_garbage(*services.storage, options, {"local:gc", "local"}, services.clock->now_ms());
+  if (!report) {
+    spdlog::warn("gc failed: {}", report.error().message());
+  } else if (report->blobs_removed > 0 || report->groups_pruned > 0) {
+    services.expo->forget_assets(report->removed);
+    if (Status st = services.expo->reload(); !st) spdlog::warn("gc reload failed: {}", st.error().message());
+  }
+}
 
 }  // namespace
 
@@ -238,6 +244,14 @@ int run_serve(std::span<const std::string> args) {
     spdlog::error("startup failed: cannot load the servable updates: {}", catalog.error().message());
     return kExitFailure;
   }
+  patch::PatchService patches(*data->storage, clock, data->secret, public_url);
+  if (Status loaded_patches = patches.reload(); !loaded_patches) {
+    spdlog::error("startup failed: cannot load the patches: {}", loaded_patches.error().message());
+    return kExitFailure;
+  }
+  publish::PatchPublisher patch_publisher(*data->storage, clock, data->secret);
+  services.patches = &patches;
+  services.patch_publisher = &patch_publisher;
   services.clock = &clock;
   services.health = {OTA_VERSION, data->schema_version};
   services.storage = data->storage.get();
@@ -262,9 +276,17 @@ int run_serve(std::span<const std::string> args) {
   Status served;
   {
     ShutdownCoordinator shutdown(server, std::chrono::seconds(cfg.uint("shutdown_grace_s")));
-    PeriodicGc gc(services, std::chrono::seconds(cfg.uint("gc_interval_s")));
+    std::optional<Periodic> gc;
+    if (cfg.uint("gc_interval_s") > 0) {
+      gc.emplace(std::chrono::seconds(cfg.uint("gc_interval_s")), [&services] { collect_garbage(services); });
+    }
+    Periodic counters(std::chrono::seconds(10), [&patches] {
+      if (Status st = patches.flush_counters(); !st) spdlog::warn("counters flush failed: {}", st.error().message());
+    });
     served = server.run();
   }
+  // Counters still in memory are written before the stores close.
+  if (Status st = patches.flush_counters(); !st) spdlog::warn("counters flush failed: {}", st.error().message());
   if (!port_file.empty()) ::unlink(port_file.c_str());
   spdlog::info("stopped: closing stores");
   data->storage.reset();

@@ -104,4 +104,26 @@ Result<std::vector<SigningKeyInfo>> list_signing_keys(metadata::ReadTransaction&
   return out;
 }
 
+Result<PatchKey> ensure_patch_key(metadata::WriteTransaction& tx, int64_t app_id, std::string_view server_secret,
+                                  int64_t now_ms) {
+  std::string seal_key = crypto::derive_key(server_secret, "seal");
+  std::string context = "patch-key:" + std::to_string(app_id);
+  OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT sealed_private_key, public_key_pem FROM patch_keys WHERE app_id = ?",
+                                        app_id));
+  OTA_ASSIGN_OR_RETURN(bool found, q.next());
+  if (found) {
+    OTA_ASSIGN_OR_RETURN(std::string pem, crypto::unseal(seal_key, q.blob(0), context)
+                                              .context("patch key (was secret.key replaced?)"));
+    OTA_ASSIGN_OR_RETURN(auto key, crypto::RsaPrivateKey::from_pem(pem));
+    return PatchKey{q.text(1), std::make_shared<const crypto::RsaPrivateKey>(std::move(key))};
+  }
+  OTA_ASSIGN_OR_RETURN(auto key, crypto::RsaPrivateKey::generate(2048));
+  OTA_ASSIGN_OR_RETURN(std::string sealed, crypto::seal(seal_key, key.private_pem(), context));
+  std::string public_pem = key.public_pem();
+  OTA_TRY(tx.execute("INSERT INTO patch_keys (app_id, sealed_private_key, public_key_pem, created_at_ms) "
+                     "VALUES (?, ?, ?, ?)",
+                     app_id, metadata::Blob{sealed}, public_pem, now_ms));
+  return PatchKey{public_pem, std::make_shared<const crypto::RsaPrivateKey>(std::move(key))};
+}
+
 }  // namespace ota::auth

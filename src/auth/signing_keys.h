@@ -46,4 +46,14 @@ Result<std::vector<std::pair<int64_t, SigningKey>>> load_signing_keys(metadata::
 
 Result<std::vector<SigningKeyInfo>> list_signing_keys(metadata::ReadTransaction& tx, int64_t app_id);
 
+// The per-app key that signs native hot patches (separate from the Expo key). Created on first
+// use; clients embed its public key.
+struct PatchKey {
+  std::string public_pem;
+  std::shared_ptr<const crypto::RsaPrivateKey> key;
+};
+
+Result<PatchKey> ensure_patch_key(metadata::WriteTransaction& tx, int64_t app_id, std::string_view server_secret,
+                                  int64_t now_ms);
+
 }  // namespace ota::auth

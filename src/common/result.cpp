@@ -12,6 +12,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kTooLarge: return "too_large";
     case ErrorCode::kUnsupported: return "unsupported";
     case ErrorCode::kNotAcceptable: return "not_acceptable";
+    case ErrorCode::kGone: return "gone";
     case ErrorCode::kNoSpace: return "no_space";
     case ErrorCode::kUnavailable: return "unavailable";
     case ErrorCode::kCorruption: return "corruption";

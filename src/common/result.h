@@ -22,6 +22,7 @@ enum class ErrorCode {
   kTooLarge,         // a size limit was exceeded: 413
   kUnsupported,      // a request media type or encoding we do not take: 415
   kNotAcceptable,    // we cannot produce anything the client accepts (Accept, protocol): 406
+  kGone,             // existed, but no longer usable (a used or expired single-use link): 410
   kNoSpace,          // the disk is full: 507
   kUnavailable,      // try again later (shutting down, busy): 503
   kCorruption,       // stored data failed a check; never served: 500

@@ -17,6 +17,7 @@ int status_for(ErrorCode code) {
     case ErrorCode::kTooLarge: return 413;
     case ErrorCode::kUnsupported: return 415;
     case ErrorCode::kNotAcceptable: return 406;
+    case ErrorCode::kGone: return 410;
     case ErrorCode::kNoSpace: return 507;
     case ErrorCode::kUnavailable: return 503;
     case ErrorCode::kCorruption:

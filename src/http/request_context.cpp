@@ -8,7 +8,7 @@ thread_local RequestContext tls_context;
 }
 
 RequestContext& begin_request(uint64_t id, int64_t start_ns) {
-  tls_context = RequestContext{id, start_ns, false, std::nullopt};
+  tls_context = RequestContext{id, start_ns, false, std::nullopt, false};
   return tls_context;
 }
 

@@ -19,6 +19,7 @@ struct RequestContext {
   int64_t start_ns = 0;
   bool counted = false;                 // entered the in-flight count
   std::optional<auth::TokenInfo> token; // the authenticated admin token, for /api/v1 routes
+  bool bare_error = false;              // send this 4xx without a JSON body (patch 404s)
 };
 
 RequestContext& begin_request(uint64_t id, int64_t start_ns);

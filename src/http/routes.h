@@ -10,6 +10,12 @@ namespace ota::http {
 // GET /apps/{app}/manifest and GET|HEAD /apps/{app}/assets/{sha256}.
 void install_expo_routes(httplib::Server& svr, const Services& services);
 
+// GET /patches/{app}/{platform}/{version}/{build}, GET /patches/download/{token},
+// POST /api/v1/patches/check, and the admin routes for patches.
+void install_patch_routes(httplib::Server& svr, const Services& services);
+// A catch-all GET route for per-app patch path templates; registered last.
+void install_patch_template_route(httplib::Server& svr, const Services& services);
+
 // /api/v1/...: the admin and publishing API.
 void install_api_routes(httplib::Server& svr, const Services& services, const ServerOptions& options);
 

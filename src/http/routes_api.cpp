@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/apps.h"
+#include "admin/patches.h"
 #include "admin/releases.h"
 #include "auth/signing_keys.h"
 #include "auth/url_signer.h"
@@ -51,6 +52,11 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"DELETE", std::regex("/api/v1/apps/" + app + group), auth::Scope::kAdmin, true});
     r.push_back({"POST", std::regex("/api/v1/apps/" + app + group + "/republish"), auth::Scope::kPublish, true});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/channels"), auth::Scope::kRead, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/patches"), auth::Scope::kRead, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/patches"), auth::Scope::kPublish, true});
+    r.push_back({"POST", std::regex("/api/v1/apps/" + app + "/patches/([0-9a-f-]{36})/(revoke|unrevoke)"),
+                 auth::Scope::kPublish, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/patch-key"), auth::Scope::kRead, true});
     r.push_back({"PUT", std::regex("/api/v1/apps/" + app + "/channels/([A-Za-z0-9._+-]{1,64})"), auth::Scope::kAdmin,
                  true});
     r.push_back({"POST", std::regex("/api/v1/blobs/missing"), auth::Scope::kPublish, false});
@@ -264,9 +270,23 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       }
       settings.asset_token_ttl_s = (*body)["asset_token_ttl_s"];
     }
+    if (body->contains("patch_path_template")) {
+      const auto& t = (*body)["patch_path_template"];
+      if (!t.is_string() && !t.is_null()) return send_error(res, 400, "invalid_argument", "\"patch_path_template\" must be a string or null");
+      settings.patch_path_template = t.is_string() ? t.get<std::string>() : std::string();
+    }
+    if (body->contains("patch_signature_line")) {
+      if (!(*body)["patch_signature_line"].is_boolean()) return send_error(res, 400, "invalid_argument", "\"patch_signature_line\" must be true or false");
+      settings.patch_signature_line = (*body)["patch_signature_line"].get<bool>();
+    }
+    if (body->contains("patch_revoked_answer")) {
+      if (!(*body)["patch_revoked_answer"].is_string()) return send_error(res, 400, "invalid_argument", "\"patch_revoked_answer\" is \"404\" or \"empty\"");
+      settings.patch_revoked_answer = (*body)["patch_revoked_answer"].get<std::string>();
+    }
     auto updated = admin::update_app_settings(services->storage->db(), req.matches[1].str(), settings, actor(req),
                                               services->clock->now_ms());
     if (!updated) return send_result_error(res, updated.error());
+    if (Status st = services->patches->reload(); !st) return send_result_error(res, st.error());
     reload_and_send(services, res, 200, app_json(*updated));
   });
 
@@ -522,6 +542,43 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     json j = {{"name", row->name}, {"branch", row->branch}};
     if (row->split_branch) j["split"] = {{"branch", *row->split_branch}, {"percent", row->split_percent}};
     reload_and_send(services, res, 200, j);
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/patches", [services](const httplib::Request& req, httplib::Response& res) {
+    // Counters are batched in memory; write them first so the listing is current.
+    (void)services->patches->flush_counters();
+    auto body = admin::list_patches_json(services->storage->db(), req.matches[1].str());
+    if (!body) return send_result_error(res, body.error());
+    send_json(res, 200, *body);
+  });
+
+  svr.Post("/api/v1/apps/" + app + "/patches", [services](const httplib::Request& req, httplib::Response& res) {
+    auto request = publish::parse_patch_request(req.matches[1].str(), req.body);
+    if (!request) return send_result_error(res, request.error());
+    auto published = services->patch_publisher->publish(*request, actor(req));
+    if (!published) return send_result_error(res, published.error());
+    if (Status st = services->patches->reload(); !st) return send_result_error(res, st.error());
+    send_json(res, 201, json{{"id", published->id}, {"seq", published->seq},
+                             {"created_at", format_iso8601_ms(published->created_at_ms)},
+                             {"signature", published->signature}, {"md5", published->md5},
+                             {"size", published->size}}.dump());
+  });
+
+  svr.Post("/api/v1/apps/" + app + "/patches/([0-9a-f-]{36})/(revoke|unrevoke)",
+           [services](const httplib::Request& req, httplib::Response& res) {
+             bool revoke = req.matches[3].str() == "revoke";
+             Status st = services->patch_publisher->set_revoked(req.matches[1].str(), req.matches[2].str(), revoke,
+                                                                actor(req));
+             if (!st) return send_result_error(res, st.error());
+             // Takes effect before the answer: the next device request already sees it.
+             if (Status r = services->patches->reload(); !r) return send_result_error(res, r.error());
+             send_json(res, 200, json{{"id", req.matches[2].str()}, {"revoked", revoke}}.dump());
+           });
+
+  svr.Get("/api/v1/apps/" + app + "/patch-key", [services](const httplib::Request& req, httplib::Response& res) {
+    auto pem = services->patch_publisher->public_key(req.matches[1].str());
+    if (!pem) return send_result_error(res, pem.error());
+    send_json(res, 200, json{{"public_key_pem", *pem}, {"alg", "rsa-v1_5-sha256"}}.dump());
   });
 
   svr.Post("/api/v1/apps/" + app + "/rollbacks", [services](const httplib::Request& req, httplib::Response& res) {

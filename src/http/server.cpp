@@ -97,6 +97,19 @@ struct Server::Impl {
       // The library's own range handling would build multi-range answers out of our bodies (W6).
       // The asset route parses Range itself (one range at most); everywhere else it is ignored.
       if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
+      if (req.path == "/api/v1/patches/check") {
+        // The devices' check endpoint: no token, a small JSON body with a Content-Length.
+        if (req.method != "POST") {
+          reject(req, res, 405, "method_not_allowed", "use POST");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        auto length = parse_uint(req.get_header_value("Content-Length"));
+        if (req.has_header("Transfer-Encoding") || !length || *length > 16 * 1024) {
+          reject(req, res, 413, "too_large", "send a JSON body of at most 16 KiB with a Content-Length");
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      }
       if (starts_with(req.path, "/api/")) {
         if (guard_api_request(req, res, services, options)) return httplib::Server::HandlerResponse::Handled;
         return httplib::Server::HandlerResponse::Unhandled;
@@ -129,7 +142,7 @@ struct Server::Impl {
     // Fills in a JSON body for answers the library produced on its own (404 for unknown paths,
     // 400 for unparsable requests, 416 ...). Answers our handlers wrote are left alone.
     svr.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty() || res.is_chunked_content_provider_) return;
+      if (!res.body.empty() || res.is_chunked_content_provider_ || current_request().bare_error) return;
       if (res.status == 404) {
         send_error(res, 404, "not_found", "no such endpoint: " + req.method + " " + req.path.substr(0, 200));
       } else {
@@ -172,12 +185,15 @@ struct Server::Impl {
     });
     install_expo_routes(svr, services);
     install_api_routes(svr, services, options);
+    install_patch_routes(svr, services);
 #ifdef OTA_TEST_HOOKS
     // Lets tests prove that a handler exception never reaches the client (W9).
     svr.Get("/__test/throw", [](const httplib::Request&, httplib::Response&) {
       throw std::runtime_error("SQLITE_IOERR at /var/lib/otaserver/metadata.db (test hook)");
     });
 #endif
+    // Last: paths configured per app for patches (e.g. /rc/{short}/{build}.config), else 404.
+    install_patch_template_route(svr, services);
   }
 
   static int64_t now_ns() {

@@ -6,6 +6,8 @@
 
 #include "common/clock.h"
 #include "protocol/expo/service.h"
+#include "protocol/patch/service.h"
+#include "publish/patches.h"
 #include "publish/publisher.h"
 #include "storage/storage.h"
 
@@ -23,6 +25,8 @@ struct Services {
   storage::Storage* storage = nullptr;
   expo::ExpoService* expo = nullptr;
   publish::Publisher* publisher = nullptr;
+  patch::PatchService* patches = nullptr;
+  publish::PatchPublisher* patch_publisher = nullptr;
   std::string server_secret;
   int64_t started_at_ms = 0;
   int64_t gc_grace_ms = 3600 * 1000;
