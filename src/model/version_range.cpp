@@ -15,8 +15,7 @@ constexpr uint32_t kMaxPart = 999'999'999;  // the largest 9-digit component
 constexpr size_t kMaxRangeBytes = 128;
 constexpr size_t kMaxComparators = 8;
 
-constexpr std::string_view kVersionHint =
-    "use 1 to 4 dot-separated numbers of at most 9 digits each, e.g. \"3.4.0\"";
+constexpr std::string_view kVersionHint = "use 1 to 4 dot-separated numbers of at most 9 digits each, e.g. \"3.4.0\"";
 constexpr std::string_view kOperatorHint = "use one of >=, <=, >, <, =, ==";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -78,18 +77,6 @@ bool predecessor(Point& p) {
     p[i] = kMaxPart;
   }
   return false;
-}
-
-enum class OpKind { kNone, kEq, kLt, kLe, kGt, kGe, kUnknown };
-
-OpKind classify_operator(std::string_view op) {
-  if (op.empty()) return OpKind::kNone;
-  if (op == "=" || op == "==") return OpKind::kEq;
-  if (op == "<") return OpKind::kLt;
-  if (op == "<=") return OpKind::kLe;
-  if (op == ">") return OpKind::kGt;
-  if (op == ">=") return OpKind::kGe;
-  return OpKind::kUnknown;
 }
 
 bool is_operator_char(char c) {
@@ -189,6 +176,7 @@ Result<VersionRange> VersionRange::parse(std::string_view text) {
   }
 
   VersionRange range;
+  range.text_.clear();  // a default range reads "*"; parsing builds the canonical text from nothing
 
   // A wildcard is the whole range: "3.x >=3.2" is more likely a mistake than an intersection.
   for (std::string_view token : tokens) {
@@ -226,17 +214,18 @@ Result<VersionRange> VersionRange::parse(std::string_view text) {
       while (op_len < token.size() && is_operator_char(token[op_len])) ++op_len;
       const std::string_view op = token.substr(0, op_len);
       const std::string_view rest = token.substr(op_len);
-      Bound::Op bound_op = Bound::Op::kEq;
-      switch (classify_operator(op)) {
-        case OpKind::kNone:
-        case OpKind::kEq: bound_op = Bound::Op::kEq; break;
-        case OpKind::kLt: bound_op = Bound::Op::kLt; break;
-        case OpKind::kLe: bound_op = Bound::Op::kLe; break;
-        case OpKind::kGt: bound_op = Bound::Op::kGt; break;
-        case OpKind::kGe: bound_op = Bound::Op::kGe; break;
-        case OpKind::kUnknown:
-          return invalid_argument("unknown operator " + quote(op) + " in " + quote(token) + "; " +
-                                  std::string(kOperatorHint));
+      Bound::Op bound_op = Bound::Op::kEq;  // also for no operator: a bare version is exact
+      if (op == ">=") {
+        bound_op = Bound::Op::kGe;
+      } else if (op == "<=") {
+        bound_op = Bound::Op::kLe;
+      } else if (op == ">") {
+        bound_op = Bound::Op::kGt;
+      } else if (op == "<") {
+        bound_op = Bound::Op::kLt;
+      } else if (!op.empty() && op != "=" && op != "==") {
+        return invalid_argument("unknown operator " + quote(op) + " in " + quote(token) + "; " +
+                                std::string(kOperatorHint));
       }
       if (rest.empty()) {
         return invalid_argument("operator " + quote(op) + " has no version; write the version right after it, " +
@@ -265,13 +254,25 @@ Result<VersionRange> VersionRange::parse(std::string_view text) {
           low = std::max(low, p);
           high = std::min(high, p);
           break;
-        case Bound::Op::kGe: low = std::max(low, p); break;
-        case Bound::Op::kLe: high = std::min(high, p); break;
+        case Bound::Op::kGe:
+          low = std::max(low, p);
+          break;
+        case Bound::Op::kLe:
+          high = std::min(high, p);
+          break;
         case Bound::Op::kGt:
-          if (successor(p)) low = std::max(low, p); else empty = true;
+          if (successor(p)) {
+            low = std::max(low, p);
+          } else {
+            empty = true;  // nothing is above the largest version
+          }
           break;
         case Bound::Op::kLt:
-          if (predecessor(p)) high = std::min(high, p); else empty = true;
+          if (predecessor(p)) {
+            high = std::min(high, p);
+          } else {
+            empty = true;  // nothing is below 0
+          }
           break;
       }
     }
@@ -285,11 +286,21 @@ Result<VersionRange> VersionRange::parse(std::string_view text) {
   for (const Bound& b : range.bounds_) {
     if (!range.text_.empty()) range.text_.push_back(' ');
     switch (b.op) {
-      case Bound::Op::kEq: range.text_ += "="; break;
-      case Bound::Op::kLt: range.text_ += "<"; break;
-      case Bound::Op::kLe: range.text_ += "<="; break;
-      case Bound::Op::kGt: range.text_ += ">"; break;
-      case Bound::Op::kGe: range.text_ += ">="; break;
+      case Bound::Op::kEq:
+        range.text_ += "=";
+        break;
+      case Bound::Op::kLt:
+        range.text_ += "<";
+        break;
+      case Bound::Op::kLe:
+        range.text_ += "<=";
+        break;
+      case Bound::Op::kGt:
+        range.text_ += ">";
+        break;
+      case Bound::Op::kGe:
+        range.text_ += ">=";
+        break;
     }
     range.text_ += b.version.str();
   }
@@ -308,11 +319,21 @@ bool VersionRange::contains(const Version& v) const {
     const std::strong_ordering c = v <=> b.version;
     bool ok = false;
     switch (b.op) {
-      case Bound::Op::kEq: ok = c == 0; break;
-      case Bound::Op::kLt: ok = c < 0; break;
-      case Bound::Op::kLe: ok = c <= 0; break;
-      case Bound::Op::kGt: ok = c > 0; break;
-      case Bound::Op::kGe: ok = c >= 0; break;
+      case Bound::Op::kEq:
+        ok = c == 0;
+        break;
+      case Bound::Op::kLt:
+        ok = c < 0;
+        break;
+      case Bound::Op::kLe:
+        ok = c <= 0;
+        break;
+      case Bound::Op::kGt:
+        ok = c > 0;
+        break;
+      case Bound::Op::kGe:
+        ok = c >= 0;
+        break;
     }
     if (!ok) return false;
   }

@@ -45,7 +45,7 @@ class VersionRange {
     Version version;
   };
   std::vector<Bound> bounds_;  // empty: every version
-  std::string text_;
+  std::string text_ = "*";
 };
 
 }  // namespace ota::model
