@@ -244,7 +244,8 @@ int run_serve(std::span<const std::string> args) {
     spdlog::error("startup failed: cannot load the servable updates: {}", catalog.error().message());
     return kExitFailure;
   }
-  patch::PatchService patches(*data->storage, clock, data->secret, public_url);
+  patch::PatchService patches(*data->storage, clock, data->secret, public_url,
+                              static_cast<int64_t>(cfg.uint("patch_link_ttl_s")) * 1000);
   if (Status loaded_patches = patches.reload(); !loaded_patches) {
     spdlog::error("startup failed: cannot load the patches: {}", loaded_patches.error().message());
     return kExitFailure;

@@ -35,6 +35,8 @@ constexpr Setting kServerSettings[] = {
      "how often to prune old updates and delete unreferenced files (0 = only `otaserver gc`)", 0, 604800},
     {"gc_grace_s", Type::kUInt, "3600",
      "files uploaded less than this long ago are never collected (a publish may still commit them)", 1, 604800},
+    {"patch_link_ttl_s", Type::kUInt, "300",
+     "how long a download link from the patch check endpoint stays valid (it works once)", 1, 86400},
     {"shutdown_grace_s", Type::kUInt, "10",
      "on SIGTERM, how long in-flight requests may take before the process exits anyway", 1, 600},
 };

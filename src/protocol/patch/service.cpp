@@ -39,11 +39,12 @@ bool same_hash(const ServablePatch& p, std::string_view have) {
 }  // namespace
 
 PatchService::PatchService(storage::Storage& storage, const Clock& clock, std::string server_secret,
-                           std::string public_url)
+                           std::string public_url, int64_t link_ttl_ms)
     : storage_(storage),
       clock_(clock),
       link_key_(crypto::derive_key(server_secret, "patch-links")),
       public_url_(std::move(public_url)),
+      link_ttl_ms_(link_ttl_ms),
       catalog_(std::make_shared<const Catalog>()) {}
 
 Status PatchService::reload() {
@@ -204,7 +205,7 @@ Result<std::string> PatchService::check(std::string_view app, const PatchQuery& 
   record(p.id, query.version_text, false);
   if (!have_hash.empty() && same_hash(p, have_hash)) return json{{"update", false}}.dump();
   std::string nonce = base64url_encode(crypto::random_bytes(16));
-  int64_t expires = clock_.now_ms() + kLinkTtlMs;
+  int64_t expires = clock_.now_ms() + link_ttl_ms_;
   std::string exp = std::to_string(expires / 1000);
   std::string token = nonce + "." + exp + "." + link_mac(link_key_, nonce, exp);
   {

@@ -73,7 +73,8 @@ struct PatchAnswer {
 
 class PatchService {
  public:
-  PatchService(storage::Storage& storage, const Clock& clock, std::string server_secret, std::string public_url);
+  PatchService(storage::Storage& storage, const Clock& clock, std::string server_secret, std::string public_url,
+               int64_t link_ttl_ms = 5 * 60 * 1000);
 
   Status reload();
 
@@ -103,7 +104,6 @@ class PatchService {
   // Adds the in-memory counters to patch_counters in one transaction.
   Status flush_counters();
 
-  static constexpr int64_t kLinkTtlMs = 5 * 60 * 1000;
 
  private:
   struct Catalog {
@@ -114,6 +114,7 @@ class PatchService {
   const Clock& clock_;
   std::string link_key_;
   std::string public_url_;
+  int64_t link_ttl_ms_;
   std::mutex reload_mutex_;
   std::atomic<std::shared_ptr<const Catalog>> catalog_;
 
