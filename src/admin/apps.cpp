@@ -104,6 +104,15 @@ Result<model::App> update_app_settings(metadata::Database& db, std::string_view 
                               "{build} and {platform}, and must not start with /api/, /apps/ or /patches/; e.g. "
                               "/rc/{short}/{build}.config");
     }
+    if (!t.empty()) {
+      OTA_ASSIGN_OR_RETURN(auto other, tx.query("SELECT name FROM apps WHERE patch_path_template = ? AND id != ?", t,
+                                                app.id));
+      OTA_ASSIGN_OR_RETURN(bool taken, other.next());
+      if (taken) {
+        return conflict("the app \"" + other.text(0) + "\" already serves patches at " + t +
+                        "; give each app its own template (e.g. /rc/" + app.name + "/{short}/{build}.config)");
+      }
+    }
     OTA_TRY(tx.execute("UPDATE apps SET patch_path_template = ? WHERE id = ?",
                        t.empty() ? std::nullopt : std::optional<std::string>(t), app.id));
     detail["patch_path_template"] = t;

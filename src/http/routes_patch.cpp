@@ -53,8 +53,8 @@ void set_patch_headers(httplib::Response& res, const patch::ServablePatch& p) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("X-Patch-Id", p.id);
   res.set_header("X-Patch-Seq", std::to_string(p.seq));
-  res.set_header("X-Patch-SHA256", p.sha256.base64url());
-  res.set_header("X-Patch-MD5", p.md5);
+  res.set_header("X-Patch-SHA256", p.body_sha256.base64url());
+  res.set_header("X-Patch-MD5", p.body_md5);
   res.set_header("X-Patch-Signature", p.signature);
   res.set_header("X-Patch-Signature-Alg", "rsa-v1_5-sha256");
   res.set_header("X-Patch-Policy", std::to_string(p.policy));
@@ -101,9 +101,15 @@ void serve_patch(const httplib::Request& req, httplib::Response& res, const Serv
 void install_patch_routes(httplib::Server& svr, const Services& s) {
   const Services* services = &s;
   svr.Get("/patches/download/([A-Za-z0-9_.-]{1,200})", [services](const httplib::Request& req, httplib::Response& res) {
+    if (req.method == "HEAD") {
+      // A HEAD would use up the single-use link without delivering the patch.
+      res.set_header("Allow", "GET");
+      return send_error(res, 405, "method_not_allowed", "download links work once, with GET");
+    }
     auto download = services->patches->download(req.matches[1].str());
     if (!download) return send_error(res, download.error(), current_request().id);
     set_patch_headers(res, *download->patch);
+    res.headers.erase("Cache-Control");  // set_header appends; a link's answer is never stored
     res.set_header("Cache-Control", "no-store");
     auto hold = download->hold;
     send_patch_body(req, res, *download->patch);

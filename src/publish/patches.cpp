@@ -121,12 +121,16 @@ Result<PatchResult> PatchPublisher::publish(const PatchRequest& req, const auth:
       OTA_ASSIGN_OR_RETURN(std::string raw, key.key->sign_sha256(bytes));
       result.signature = base64_encode(raw);
     }
-    OTA_ASSIGN_OR_RETURN(auto sq, tx.query("SELECT coalesce(max(seq), 0) FROM patches WHERE app_id = ? AND platform = ?",
+    OTA_ASSIGN_OR_RETURN(auto sq, tx.query("SELECT coalesce(max(seq), 0), coalesce(max(created_at_ms), 0) FROM patches "
+                                           "WHERE app_id = ? AND platform = ?",
                                            app_id, model::platform_name(req.platform)));
     OTA_ASSIGN_OR_RETURN(bool row, sq.next());
     result.seq = (row ? sq.int64(0) : 0) + 1;
     result.id = format_uuid_v4(crypto::random_bytes(16));
-    result.created_at_ms = now;
+    // Last-Modified has one-second resolution: a patch published in the same second as the
+    // previous one moves to the next second, so If-Modified-Since can never hide it.
+    int64_t previous_s = row ? sq.int64(1) / 1000 : 0;
+    result.created_at_ms = now / 1000 > previous_s ? now : (previous_s + 1) * 1000;
     result.md5 = crypto::md5_hex(bytes);
     result.size = bytes.size();
     std::optional<std::string> preview;
@@ -137,7 +141,7 @@ Result<PatchResult> PatchPublisher::publish(const PatchRequest& req, const auth:
                        result.id, app_id, model::platform_name(req.platform), req.version_range, req.build, result.seq,
                        metadata::Blob{req.sha256.view()}, result.md5, static_cast<int64_t>(result.size),
                        result.signature, offline ? 1 : 0, req.policy, req.rollout_percent,
-                       base64url_encode(crypto::random_bytes(12)), preview, req.message, now));
+                       base64url_encode(crypto::random_bytes(12)), preview, req.message, result.created_at_ms));
     json detail = {{"platform", model::platform_name(req.platform)}, {"range", req.version_range},
                    {"build", req.build.value_or("")}, {"seq", result.seq}, {"rollout_percent", req.rollout_percent},
                    {"offline_signature", offline}};

@@ -31,9 +31,12 @@ std::string link_mac(std::string_view key, std::string_view nonce, std::string_v
   return base64url_encode(std::string_view(reinterpret_cast<const char*>(m.data()), m.size()));
 }
 
+// The client may name what it holds by the file's digests or by the served bytes' (they differ
+// when the app puts the signature on the first line).
 bool same_hash(const ServablePatch& p, std::string_view have) {
   std::string lower = to_lower(have);
-  return have == p.sha256.base64url() || lower == p.sha256.hex() || lower == p.md5;
+  return have == p.sha256.base64url() || lower == p.sha256.hex() || lower == p.md5 ||
+         have == p.body_sha256.base64url() || lower == p.body_sha256.hex() || lower == p.body_md5;
 }
 
 }  // namespace
@@ -101,7 +104,6 @@ Status PatchService::reload() {
     }
     p->created_at_ms = q.int64(13);
     p->revoked = !q.is_null(14);
-    p->etag = "\"" + p->sha256.base64url() + "\"";
     p->last_modified = format_http_date(p->created_at_ms);
     if (!p->revoked) {
       OTA_ASSIGN_OR_RETURN(auto blob, storage_.blobs().get(p->sha256));
@@ -109,6 +111,9 @@ Status PatchService::reload() {
       std::string body;
       if (app->second->signature_line) body = "//" + p->signature + "\n";
       body.append(blob->bytes());
+      p->body_sha256 = crypto::sha256(body);
+      p->body_md5 = crypto::md5_hex(body);
+      p->etag = "\"" + p->body_sha256.base64url() + "\"";
       p->body = std::make_shared<const std::string>(std::move(body));
     }
     auto& list = p->platform == model::Platform::kIos ? app->second->ios : app->second->android;
@@ -193,13 +198,17 @@ std::optional<std::pair<std::string, PatchQuery>> PatchService::match_template(s
         ++ti;
       }
     }
-    if (matched && pi == path.size() && !q.version_text.empty()) return std::make_pair(name, q);
+    if (matched && pi == path.size() && model::parse_version(q.version_text)) return std::make_pair(name, q);
   }
   return std::nullopt;
 }
 
 Result<std::string> PatchService::check(std::string_view app, const PatchQuery& query, std::string_view have_hash) {
   OTA_ASSIGN_OR_RETURN(PatchAnswer a, answer(app, query));
+  if (a.outcome == Outcome::kRevoked) {
+    // Tell clients that hold it to drop it: "nothing newer" alone would read as "you are current".
+    return json{{"update", false}, {"revoked", true}, {"patch_id", a.patch->id}}.dump();
+  }
   if (a.outcome != Outcome::kPatch) return json{{"update", false}}.dump();
   const ServablePatch& p = *a.patch;
   record(p.id, query.version_text, false);
@@ -218,8 +227,8 @@ Result<std::string> PatchService::check(std::string_view app, const PatchQuery& 
   json out = {{"update", true},
               {"patch_id", p.id},
               {"seq", p.seq},
-              {"sha256", p.sha256.base64url()},
-              {"md5", p.md5},
+              {"sha256", p.body_sha256.base64url()},
+              {"md5", p.body_md5},
               {"size", p.body->size()},
               {"policy", p.policy},
               {"signature", p.signature},

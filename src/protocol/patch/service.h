@@ -41,9 +41,13 @@ struct ServablePatch {
   std::vector<std::string> preview_devices;  // sorted
   int64_t created_at_ms = 0;
   bool revoked = false;
-  std::string etag;           // "\"<sha256 base64url>\""
+  // The bytes sent (the file, or a signature line and the file) and their digests: ETag,
+  // X-Patch-SHA256/-MD5 and the check answer all describe exactly what a client downloads.
+  std::shared_ptr<const std::string> body;
+  crypto::Sha256 body_sha256;
+  std::string body_md5;
+  std::string etag;           // "\"<body sha256 base64url>\""
   std::string last_modified;  // HTTP date of created_at
-  std::shared_ptr<const std::string> body;  // what is sent: the file, or a signature line + the file
 };
 
 struct AppPatches {
