@@ -10,13 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-Result<int64_t> app_id_of(metadata::WriteTransaction& tx, std::string_view app) {
-  OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT id FROM apps WHERE name = ?", app));
-  OTA_ASSIGN_OR_RETURN(bool found, q.next());
-  if (!found) return not_found("no app named \"" + std::string(app.substr(0, 80)) + "\"");
-  return q.int64(0);
-}
-
 // Checks the group belongs to the app; kNotFound otherwise.
 Status check_group(metadata::WriteTransaction& tx, int64_t app_id, std::string_view group_id) {
   OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT 1 FROM update_groups WHERE id = ? AND app_id = ?", group_id, app_id));
@@ -76,7 +69,7 @@ Status set_rollout(metadata::Database& db, std::string_view app, std::string_vie
                    const auth::Actor& actor, int64_t now_ms) {
   if (percent < 0 || percent > 100) return invalid_argument("a rollout is a whole number from 0 to 100");
   OTA_ASSIGN_OR_RETURN(auto tx, db.begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_TRY(check_group(tx, app_id, group_id));
   OTA_TRY(tx.execute("UPDATE updates SET rollout_percent = ? WHERE group_id = ? AND kind = 'update'", percent, group_id));
   OTA_TRY(auth::audit(tx, actor, {"update.rollout", app_id, std::string(group_id), json{{"percent", percent}}.dump()},
@@ -87,7 +80,7 @@ Status set_rollout(metadata::Database& db, std::string_view app, std::string_vie
 Status set_active(metadata::Database& db, std::string_view app, std::string_view group_id, bool active,
                   const auth::Actor& actor, int64_t now_ms) {
   OTA_ASSIGN_OR_RETURN(auto tx, db.begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_TRY(check_group(tx, app_id, group_id));
   OTA_TRY(tx.execute("UPDATE updates SET state = ? WHERE group_id = ?", active ? "active" : "deactivated", group_id));
   OTA_TRY(auth::audit(tx, actor, {active ? "update.activate" : "update.deactivate", app_id, std::string(group_id), "{}"},
@@ -98,7 +91,7 @@ Status set_active(metadata::Database& db, std::string_view app, std::string_view
 Status delete_group(metadata::Database& db, std::string_view app, std::string_view group_id, const auth::Actor& actor,
                     int64_t now_ms) {
   OTA_ASSIGN_OR_RETURN(auto tx, db.begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_TRY(check_group(tx, app_id, group_id));
   OTA_TRY(tx.execute("DELETE FROM update_assets WHERE update_id IN (SELECT id FROM updates WHERE group_id = ?)",
                      group_id));
@@ -179,7 +172,7 @@ Result<ChannelRow> set_channel(metadata::Database& db, std::string_view app, std
   if (split_branch && *split_branch == branch) return invalid_argument("a channel cannot split to the branch it points at");
   if (!split_branch) split_percent = 0;
   OTA_ASSIGN_OR_RETURN(auto tx, db.begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_ASSIGN_OR_RETURN(int64_t branch_id, repos::ensure_branch(tx, app_id, branch, now_ms));
   std::optional<int64_t> split_id;
   if (split_branch) {

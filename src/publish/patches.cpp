@@ -7,18 +7,12 @@
 #include "common/log.h"
 #include "common/uuid.h"
 #include "model/version_range.h"
+#include "storage/repos/branches.h"
 
 namespace ota::publish {
 namespace {
 
 using nlohmann::json;
-
-Result<int64_t> app_id_of(metadata::WriteTransaction& tx, std::string_view app) {
-  OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT id FROM apps WHERE name = ?", app));
-  OTA_ASSIGN_OR_RETURN(bool found, q.next());
-  if (!found) return not_found("no app named \"" + std::string(app.substr(0, 80)) + "\"");
-  return q.int64(0);
-}
 
 bool valid_device_id(std::string_view s) {
   return !s.empty() && s.size() <= 128 && std::all_of(s.begin(), s.end(), [](char c) { return c > 0x20 && c < 0x7f; });
@@ -105,7 +99,7 @@ Result<PatchResult> PatchPublisher::publish(const PatchRequest& req, const auth:
   PatchResult result;
   int64_t now = clock_.now_ms();
   Status committed = storage_.commit(lease, [&](metadata::WriteTransaction& tx) -> Status {
-    OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, req.app));
+    OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, req.app));
     OTA_ASSIGN_OR_RETURN(auto key, auth::ensure_patch_key(tx, app_id, server_secret_, now));
     bool offline = req.signature.has_value();
     if (offline) {
@@ -157,7 +151,7 @@ Status PatchPublisher::set_revoked(std::string_view app, std::string_view patch_
                                    const auth::Actor& actor) {
   int64_t now = clock_.now_ms();
   OTA_ASSIGN_OR_RETURN(auto tx, storage_.db().begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_ASSIGN_OR_RETURN(int64_t changed,
                        tx.execute("UPDATE patches SET revoked_at_ms = ? WHERE id = ? AND app_id = ?",
                                   revoked ? std::optional<int64_t>(now) : std::nullopt, patch_id, app_id));
@@ -169,7 +163,7 @@ Status PatchPublisher::set_revoked(std::string_view app, std::string_view patch_
 
 Result<std::string> PatchPublisher::public_key(std::string_view app) {
   OTA_ASSIGN_OR_RETURN(auto tx, storage_.db().begin_write());
-  OTA_ASSIGN_OR_RETURN(int64_t app_id, app_id_of(tx, app));
+  OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_ASSIGN_OR_RETURN(auto key, auth::ensure_patch_key(tx, app_id, server_secret_, clock_.now_ms()));
   OTA_TRY(tx.commit());
   return key.public_pem;

@@ -6,6 +6,7 @@
 #include "common/encoding.h"
 #include "common/log.h"
 #include "crypto/digest.h"
+#include "model/rollout.h"
 #include "protocol/expo/multipart.h"
 #include "protocol/expo/render.h"
 
@@ -117,16 +118,6 @@ std::string stream_key(int64_t branch_id, std::string_view runtime_version, mode
   key += '\n';
   key.append(runtime_version);
   return key;
-}
-
-uint32_t rollout_bucket(std::string_view salt, std::string_view client_id) {
-  std::string input(salt);
-  input += ':';
-  input.append(client_id);
-  auto d = crypto::sha256(input);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | d.bytes[static_cast<size_t>(i)];
-  return static_cast<uint32_t>(v % 10000);
 }
 
 Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, const BuildInputs& inputs) {
@@ -253,7 +244,7 @@ Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, con
 
 int64_t route_branch(const std::string& channel, const ChannelRoute& route, const std::optional<std::string>& client_id) {
   if (route.split_branch_id == 0 || route.split_percent <= 0 || !client_id) return route.branch_id;
-  bool split = rollout_bucket("channel:" + channel, *client_id) < static_cast<uint32_t>(route.split_percent) * 100;
+  bool split = model::in_rollout("channel:" + channel, *client_id, route.split_percent);
   return split ? route.split_branch_id : route.branch_id;
 }
 
@@ -270,7 +261,7 @@ Selection select_update(const AppSnapshot& app, const ManifestRequest& req) {
     const model::Update& u = c->update;
     if (u.rollout_percent < 100) {
       if (!req.client_id) continue;
-      if (rollout_bucket(u.rollout_salt, *req.client_id) >= static_cast<uint32_t>(u.rollout_percent) * 100) continue;
+      if (!model::in_rollout(u.rollout_salt, *req.client_id, u.rollout_percent)) continue;
     }
     if (u.kind == model::UpdateKind::kRollback) {
       if (req.protocol_version == 0) return {Selection::Kind::kNothingForProtocol0, c.get()};

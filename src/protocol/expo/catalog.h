@@ -80,11 +80,6 @@ struct Catalog {
 
 std::string stream_key(int64_t branch_id, std::string_view runtime_version, model::Platform platform);
 
-// Rollout bucketing: a stable number in [0, 10000) from the update's salt and the device's
-// EAS-Client-ID. A device is in a rollout of p percent when bucket < p * 100, so raising p never
-// drops a device, and different rollouts (different salts) pick different devices.
-uint32_t rollout_bucket(std::string_view salt, std::string_view client_id);
-
 struct BuildInputs {
   std::string public_url;
   std::string_view server_secret;

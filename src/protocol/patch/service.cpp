@@ -9,22 +9,12 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "crypto/seal.h"
+#include "model/rollout.h"
 
 namespace ota::patch {
 namespace {
 
 using nlohmann::json;
-
-// Same bucketing as Expo rollouts: stable per (salt, device), monotone in the percentage.
-uint32_t bucket(std::string_view salt, std::string_view device) {
-  std::string input(salt);
-  input += ':';
-  input.append(device);
-  auto d = crypto::sha256(input);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = v << 8 | d.bytes[static_cast<size_t>(i)];
-  return static_cast<uint32_t>(v % 10000);
-}
 
 std::string link_mac(std::string_view key, std::string_view nonce, std::string_view exp) {
   auto m = crypto::hmac_sha256(key, "patch-link\n" + std::string(nonce) + "\n" + std::string(exp));
@@ -143,7 +133,7 @@ Result<PatchAnswer> PatchService::answer(std::string_view app_name, const PatchQ
       }
     } else if (p->rollout_percent < 100) {
       if (!query.device_id) continue;
-      if (bucket(p->rollout_salt, *query.device_id) >= static_cast<uint32_t>(p->rollout_percent) * 100) continue;
+      if (!model::in_rollout(p->rollout_salt, *query.device_id, p->rollout_percent)) continue;
     }
     // The newest patch that applies decides: a revoked one answers "nothing" rather than handing
     // out an older patch nobody chose to serve.

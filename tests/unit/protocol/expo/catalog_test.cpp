@@ -5,6 +5,7 @@
 
 #include "common/uuid.h"
 #include "crypto/digest.h"
+#include "model/rollout.h"
 #include "protocol/expo/catalog.h"
 
 namespace ota::expo {
@@ -18,7 +19,7 @@ std::vector<std::string> client_ids(int n) {
 
 int in_rollout(const std::string& salt, const std::vector<std::string>& ids, int percent) {
   int n = 0;
-  for (const auto& id : ids) n += rollout_bucket(salt, id) < static_cast<uint32_t>(percent) * 100;
+  for (const auto& id : ids) n += model::rollout_bucket(salt, id) < static_cast<uint32_t>(percent) * 100;
   return n;
 }
 
@@ -32,7 +33,7 @@ TEST(Rollout, TenPercentOfAThousandDevicesIsAboutAHundred) {
 TEST(Rollout, RaisingThePercentageNeverDropsADevice) {
   auto ids = client_ids(1000);
   for (const auto& id : ids) {
-    uint32_t b = rollout_bucket("salt-1", id);
+    uint32_t b = model::rollout_bucket("salt-1", id);
     for (int p = 0; p <= 100; p += 5) {
       bool in = b < static_cast<uint32_t>(p) * 100;
       bool in_next = b < static_cast<uint32_t>(std::min(100, p + 5)) * 100;
@@ -47,8 +48,8 @@ TEST(Rollout, DifferentSaltsPickDifferentDevices) {
   auto ids = client_ids(1000);
   std::set<std::string> a, b;
   for (const auto& id : ids) {
-    if (rollout_bucket("salt-1", id) < 1000) a.insert(id);
-    if (rollout_bucket("salt-2", id) < 1000) b.insert(id);
+    if (model::rollout_bucket("salt-1", id) < 1000) a.insert(id);
+    if (model::rollout_bucket("salt-2", id) < 1000) b.insert(id);
   }
   int overlap = 0;
   for (const auto& id : a) overlap += b.contains(id);
@@ -56,8 +57,8 @@ TEST(Rollout, DifferentSaltsPickDifferentDevices) {
 }
 
 TEST(Rollout, BucketIsStable) {
-  EXPECT_EQ(rollout_bucket("s", "5f7c3a52-0d8e-4f43-9d8a-1f0e9b6c2a11"),
-            rollout_bucket("s", "5f7c3a52-0d8e-4f43-9d8a-1f0e9b6c2a11"));
+  EXPECT_EQ(model::rollout_bucket("s", "5f7c3a52-0d8e-4f43-9d8a-1f0e9b6c2a11"),
+            model::rollout_bucket("s", "5f7c3a52-0d8e-4f43-9d8a-1f0e9b6c2a11"));
 }
 
 std::shared_ptr<ServableUpdate> servable(std::string id, int percent, model::UpdateKind kind = model::UpdateKind::kUpdate) {
