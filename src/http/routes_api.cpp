@@ -98,6 +98,15 @@ json key_json(const auth::SigningKeyInfo& k) {
                         {"codeSigningMetadata", {{"keyid", k.keyid}, {"alg", "rsa-v1_5-sha256"}}}}}};
 }
 
+// An app and its code-signing keys, read in one snapshot.
+Result<std::pair<model::App, std::vector<auth::SigningKeyInfo>>> app_with_keys(const Services& services,
+                                                                                 const std::string& name) {
+  OTA_ASSIGN_OR_RETURN(auto tx, services.storage->db().begin_read());
+  OTA_ASSIGN_OR_RETURN(auto app, admin::get_app(tx, name));
+  OTA_ASSIGN_OR_RETURN(auto keys, auth::list_signing_keys(tx, app.id));
+  return std::make_pair(std::move(app), std::move(keys));
+}
+
 json gc_json(const publish::GcReport& r, bool dry_run) {
   return {{"dry_run", dry_run},
           {"groups_pruned", r.groups_pruned},
@@ -240,15 +249,12 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
   });
 
   svr.Get("/api/v1/apps/" + app, [services](const httplib::Request& req, httplib::Response& res) {
-    auto tx = services->storage->db().begin_read();
-    if (!tx) return send_result_error(res, tx.error());
-    auto a = admin::get_app(*tx, req.matches[1].str());
-    if (!a) return send_result_error(res, a.error());
-    auto keys = auth::list_signing_keys(*tx, a->id);
-    if (!keys) return send_result_error(res, keys.error());
-    json j = app_json(*a);
+    auto loaded = app_with_keys(*services, req.matches[1].str());
+    if (!loaded) return send_result_error(res, loaded.error());
+    const auto& [a, keys] = *loaded;
+    json j = app_json(a);
     j["keys"] = json::array();
-    for (const auto& k : *keys) j["keys"].push_back({{"keyid", k.keyid}, {"not_after_ms", k.not_after_ms}});
+    for (const auto& k : keys) j["keys"].push_back({{"keyid", k.keyid}, {"not_after_ms", k.not_after_ms}});
     send_json(res, 200, j.dump());
   });
 
@@ -291,14 +297,10 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
   });
 
   svr.Get("/api/v1/apps/" + app + "/keys", [services](const httplib::Request& req, httplib::Response& res) {
-    auto tx = services->storage->db().begin_read();
-    if (!tx) return send_result_error(res, tx.error());
-    auto a = admin::get_app(*tx, req.matches[1].str());
-    if (!a) return send_result_error(res, a.error());
-    auto keys = auth::list_signing_keys(*tx, a->id);
-    if (!keys) return send_result_error(res, keys.error());
+    auto loaded = app_with_keys(*services, req.matches[1].str());
+    if (!loaded) return send_result_error(res, loaded.error());
     json out = json::array();
-    for (const auto& k : *keys) out.push_back(key_json(k));
+    for (const auto& k : loaded->second) out.push_back(key_json(k));
     send_json(res, 200, json{{"keys", out}}.dump());
   });
 

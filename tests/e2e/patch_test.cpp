@@ -27,6 +27,7 @@
 #include "crypto/digest.h"
 #include "raw_http.h"
 #include "server_process.h"
+#include "test_util.h"
 #include "storage/metadata/database.h"
 #include "support/temp_dir.h"
 
@@ -41,17 +42,6 @@ constexpr std::string_view kApp = "A";
 constexpr uint64_t kDeviceSeed = 20260514;
 constexpr size_t kDevices = 1000;
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
 // A patch file: a readable JSPatch-like head and a tail of arbitrary bytes (NUL, 0xff, CR/LF),
 // so any text-mode mangling on the way shows up.
 std::string patch_bytes(const std::string& label, size_t tail, uint32_t seed) {
@@ -64,23 +54,6 @@ std::string patch_bytes(const std::string& label, size_t tail, uint32_t seed) {
 }
 
 // Random version-4 UUIDs from a fixed seed: the same 1,000 "devices" on every run.
-std::vector<std::string> device_ids(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t hi = rng(), lo = rng();
-    hi = (hi & ~uint64_t{0xf000}) | 0x4000;
-    lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                  static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                  static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    out.emplace_back(buf);
-  }
-  return out;
-}
-
 void write_file(const fs::path& p, const std::string& bytes) {
   std::ofstream f(p, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -449,7 +422,7 @@ TEST(PatchRollout, RolloutPercentIsStickyPerDeviceIdAcrossRestartAndHeaderOrQuer
   const std::string f = patch_bytes("rollout", 800, 3);
   json p = s.publish(f, {"--version", "5.0.0", "--build", "500", "--rollout-percent", "20"});
   ASSERT_TRUE(p.is_object());
-  const auto ids = device_ids(kDevices, kDeviceSeed);
+  const auto ids = random_uuids(kDevices, kDeviceSeed);
   const std::string path = patch_path("ios", "5.0.0", "500");
 
   // 200 or 404 for each device; anything else is recorded as its status too.

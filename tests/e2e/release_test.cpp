@@ -23,6 +23,7 @@
 #include "expo_test_support.h"
 #include "raw_http.h"
 #include "server_process.h"
+#include "test_util.h"
 #include "storage/metadata/database.h"
 #include "support/temp_dir.h"
 
@@ -38,35 +39,7 @@ constexpr std::string_view kApp = "A";
 constexpr uint64_t kClientIdSeed = 20261123;
 constexpr size_t kDevices = 1000;
 
-std::string trim(std::string s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
-  size_t i = 0;
-  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
-  return s.substr(i);
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
 // Random version-4 UUIDs from a fixed seed: the same 1,000 "devices" on every run.
-std::vector<std::string> client_ids(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<std::string> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    uint64_t hi = rng(), lo = rng();
-    hi = (hi & ~uint64_t{0xf000}) | 0x4000;                           // version 4
-    lo = (lo & ~(uint64_t{0xc} << 60)) | (uint64_t{0x8} << 60);       // variant 10
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
-                  static_cast<unsigned>((hi >> 16) & 0xffff), static_cast<unsigned>(hi & 0xffff),
-                  static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xffffffffffffULL));
-    out.emplace_back(buf);
-  }
-  return out;
-}
-
 // What a device asking for an update is told.
 struct Served {
   int status = 0;
@@ -388,7 +361,7 @@ TEST(ReleaseRollout, RolloutPercentIsStickyPerClientIdAcrossRestartAndOnlyWidens
   const std::string u1 = id_of(p1, "ios"), u2 = id_of(p2, "ios");
   const std::string g2 = p2["group_id"];
   ASSERT_FALSE(u1.empty() || u2.empty());
-  const auto ids = client_ids(kDevices, kClientIdSeed);
+  const auto ids = random_uuids(kDevices, kClientIdSeed);
 
   // What each of the 1,000 devices (protocol 1, ios, runtime 1.0.0) is served.
   auto answers = [&] {
@@ -499,7 +472,7 @@ TEST(ReleaseRollback, RollbackToEmbeddedDirectiveCarriesTheMarkersTimeUntilALate
   const std::string commit_time = marker.value("created_at", "");
   EXPECT_EQ(marker["updates"].size(), 2u) << marker.dump();
   EXPECT_GT(commit_time, p2["created_at"].get<std::string>());
-  const std::string embedded = client_ids(1, 7)[0];  // an embedded update id that is neither update
+  const std::string embedded = random_uuids(1, 7)[0];  // an embedded update id that is neither update
 
   for (const char* p : {"ios", "android"}) {
     SCOPED_TRACE(p);
@@ -535,7 +508,7 @@ TEST(ReleaseControl, DeactivateFallsBackActivateRestoresDeleteRemoves) {
   auto both_get = [&](const json& p, const char* what) {
     for (const char* platform : {"ios", "android"}) {
       EXPECT_EQ(r.served_id(platform), id_of(p, platform)) << platform << ": " << what;
-      EXPECT_EQ(r.served_id(platform, Dev().client(client_ids(1, 3)[0])), id_of(p, platform)) << platform << ": " << what;
+      EXPECT_EQ(r.served_id(platform, Dev().client(random_uuids(1, 3)[0])), id_of(p, platform)) << platform << ": " << what;
     }
   };
   auto states_of = [&](const std::string& group) {
@@ -606,7 +579,7 @@ TEST(ReleaseChannels, ChannelsPointAtBranchesAndSplitsDivideByClientId) {
   }
   EXPECT_TRUE(saw_split) << channels.dump();
 
-  const auto ids = client_ids(kDevices, kClientIdSeed + 1);
+  const auto ids = random_uuids(kDevices, kClientIdSeed + 1);
   int to_beta = 0, to_prod = 0, other = 0;
   for (const auto& id : ids) {
     std::string got = r.served_id("ios", Dev().client(id).channel("production"));
