@@ -17,15 +17,16 @@ allowed() {
     storage/blobs) echo "common crypto storage/blobs" ;;
     storage) echo "common crypto storage storage/metadata storage/blobs" ;;
     model) echo "model common crypto" ;;
-    protocol/patch) echo "common crypto model storage storage/metadata storage/blobs protocol/patch" ;;
+    telemetry) echo "common storage/metadata telemetry" ;;
+    protocol/patch) echo "common crypto model storage storage/metadata storage/blobs telemetry protocol/patch" ;;
     codec) echo "common codec" ;;
     storage/repos) echo "common storage/metadata storage/repos" ;;
     auth) echo "common crypto storage/metadata auth" ;;
-    admin) echo "common crypto model storage/metadata storage/repos auth admin" ;;
+    admin) echo "common crypto model storage/metadata storage/repos auth telemetry admin" ;;
     publish) echo "common crypto model codec storage storage/metadata storage/blobs storage/repos auth publish" ;;
-    protocol/expo) echo "common crypto model codec storage storage/metadata storage/blobs auth protocol/expo" ;;
-    http) echo "common crypto model storage storage/metadata storage/blobs auth admin publish protocol/expo protocol/patch http" ;;
-    app) echo "app common crypto config model codec storage storage/metadata storage/blobs storage/repos auth admin publish protocol/expo protocol/patch http" ;;
+    protocol/expo) echo "common crypto model codec storage storage/metadata storage/blobs auth telemetry protocol/expo" ;;
+    http) echo "common crypto model storage storage/metadata storage/blobs auth admin publish telemetry protocol/expo protocol/patch http" ;;
+    app) echo "app common crypto config model codec storage storage/metadata storage/blobs storage/repos auth admin publish telemetry protocol/expo protocol/patch http" ;;
     *) echo "" ;;
   esac
 }

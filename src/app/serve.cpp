@@ -18,12 +18,16 @@
 #include "app/settings.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/strings.h"
 #include "http/server.h"
 #include "protocol/expo/service.h"
 #include "protocol/patch/service.h"
 #include "publish/patches.h"
 #include "publish/gc.h"
 #include "publish/publisher.h"
+#include "telemetry/events.h"
+#include "telemetry/http_metrics.h"
+#include "telemetry/usage.h"
 
 namespace ota::app {
 namespace {
@@ -43,6 +47,9 @@ http::ServerOptions http_options(const config::Config& cfg) {
   o.write_timeout_s = static_cast<int>(cfg.uint("write_timeout_s"));
   o.max_body_bytes = cfg.uint("max_upload_bytes");
   o.access_log = cfg.flag("access_log");
+  o.admin_session_ttl_s = static_cast<int64_t>(cfg.uint("admin_session_ttl_s"));
+  o.metrics_token = cfg.str("metrics_token");
+  o.secure_cookies = starts_with(cfg.str("public_url"), "https://");
   return o;
 }
 
@@ -169,6 +176,12 @@ void collect_garbage(const http::Services& services) {
   }
 }
 
+// Adds the counters kept in memory to metadata.db; on failure they stay for the next try.
+void flush_counters(patch::PatchService& patches, telemetry::UsageRecorder& usage, OpenDataDir& data) {
+  if (Status st = patches.flush_counters(); !st) spdlog::warn("counters flush failed: {}", st.error().message());
+  if (Status st = usage.flush(data.storage->db()); !st) spdlog::warn("usage flush failed: {}", st.error().message());
+}
+
 }  // namespace
 
 std::string serve_help() {
@@ -237,15 +250,18 @@ int run_serve(std::span<const std::string> args) {
   std::string host = options.host;
   std::string public_url = cfg.str("public_url").empty() ? base_url(host, port) : cfg.str("public_url");
 
+  telemetry::UsageRecorder usage(clock);
+  telemetry::HttpMetrics http_metrics;
+  telemetry::EventCounters events;
   publish::Publisher publisher(*data->storage, clock);
   expo::ExpoService expo(*data->storage, clock, data->secret,
-                         {public_url, static_cast<size_t>(cfg.uint("asset_cache_mb")) << 20});
+                         {public_url, static_cast<size_t>(cfg.uint("asset_cache_mb")) << 20, &usage});
   if (Status catalog = expo.reload(); !catalog) {
     spdlog::error("startup failed: cannot load the servable updates: {}", catalog.error().message());
     return kExitFailure;
   }
   patch::PatchService patches(*data->storage, clock, data->secret, public_url,
-                              static_cast<int64_t>(cfg.uint("patch_link_ttl_s")) * 1000);
+                              static_cast<int64_t>(cfg.uint("patch_link_ttl_s")) * 1000, &usage);
   if (Status loaded_patches = patches.reload(); !loaded_patches) {
     spdlog::error("startup failed: cannot load the patches: {}", loaded_patches.error().message());
     return kExitFailure;
@@ -261,6 +277,9 @@ int run_serve(std::span<const std::string> args) {
   services.server_secret = data->secret;
   services.started_at_ms = clock.now_ms();
   services.gc_grace_ms = static_cast<int64_t>(cfg.uint("gc_grace_s")) * 1000;
+  services.usage = &usage;
+  services.http_metrics = &http_metrics;
+  services.events = &events;
 
   const std::string& port_file = cfg.str("port_file");
   if (!port_file.empty()) {
@@ -281,13 +300,11 @@ int run_serve(std::span<const std::string> args) {
     if (cfg.uint("gc_interval_s") > 0) {
       gc.emplace(std::chrono::seconds(cfg.uint("gc_interval_s")), [&services] { collect_garbage(services); });
     }
-    Periodic counters(std::chrono::seconds(10), [&patches] {
-      if (Status st = patches.flush_counters(); !st) spdlog::warn("counters flush failed: {}", st.error().message());
-    });
+    Periodic counters(std::chrono::seconds(cfg.uint("usage_flush_s")), [&] { flush_counters(patches, usage, *data); });
     served = server.run();
   }
   // Counters still in memory are written before the stores close.
-  if (Status st = patches.flush_counters(); !st) spdlog::warn("counters flush failed: {}", st.error().message());
+  flush_counters(patches, usage, *data);
   if (!port_file.empty()) ::unlink(port_file.c_str());
   spdlog::info("stopped: closing stores");
   data->storage.reset();

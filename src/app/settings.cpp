@@ -37,6 +37,12 @@ constexpr Setting kServerSettings[] = {
      "files uploaded less than this long ago are never collected (a publish may still commit them)", 1, 604800},
     {"patch_link_ttl_s", Type::kUInt, "300",
      "how long a download link from the patch check endpoint stays valid (it works once)", 1, 86400},
+    {"admin_session_ttl_s", Type::kUInt, "43200",
+     "how long an admin page sign-in lasts (never beyond its token's own expiry)", 300, 2592000},
+    {"metrics_token", Type::kString, "",
+     "if set, GET /metrics needs `Authorization: Bearer <this>`; set it via OTA_METRICS_TOKEN or the config file"},
+    {"usage_flush_s", Type::kUInt, "10",
+     "how often adoption counters kept in memory are added to metadata.db", 1, 3600},
     {"shutdown_grace_s", Type::kUInt, "10",
      "on SIGTERM, how long in-flight requests may take before the process exits anyway", 1, 600},
 };

@@ -1,5 +1,7 @@
 #include "auth/tokens.h"
 
+#include <algorithm>
+
 #include "common/encoding.h"
 #include "common/strings.h"
 #include "crypto/digest.h"
@@ -170,11 +172,39 @@ Result<std::vector<TokenInfo>> list_tokens(metadata::Database& db) {
   return out;
 }
 
+Result<TokenInfo> get_token(metadata::Database& db, std::string_view id) {
+  OTA_ASSIGN_OR_RETURN(auto tx, db.begin_read());
+  OTA_ASSIGN_OR_RETURN(auto q, tx.query(std::string(kSelectToken) + " WHERE t.id = ?", id));
+  OTA_ASSIGN_OR_RETURN(bool found, q.next());
+  if (!found) return not_found("no token with id \"" + std::string(id) + "\"");
+  return read_token_row(q);
+}
+
 Status audit(metadata::WriteTransaction& tx, const Actor& actor, const AuditEntry& entry, int64_t now_ms) {
   OTA_TRY(tx.execute(
       "INSERT INTO audit_log (at_ms, actor, peer, action, app_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
       now_ms, actor.id, actor.peer, entry.action, entry.app_id, entry.target, entry.detail_json));
   return ok();
+}
+
+Result<std::vector<AuditRecord>> list_audit(metadata::Database& db, const AuditQuery& query) {
+  int limit = std::clamp(query.limit, 1, 500);
+  OTA_ASSIGN_OR_RETURN(auto tx, db.begin_read());
+  OTA_ASSIGN_OR_RETURN(
+      auto q, tx.query("SELECT l.id, l.at_ms, l.actor, coalesce(t.name, ''), l.peer, l.action, a.name, "
+                       "coalesce(l.target, ''), l.detail FROM audit_log l "
+                       "LEFT JOIN apps a ON a.id = l.app_id LEFT JOIN admin_tokens t ON t.id = l.actor "
+                       "WHERE (?1 IS NULL OR l.app_id = ?1) AND (?2 IS NULL OR l.id < ?2) "
+                       "ORDER BY l.id DESC LIMIT ?3",
+                       query.app_id, query.before_id, static_cast<int64_t>(limit)));
+  std::vector<AuditRecord> out;
+  while (true) {
+    OTA_ASSIGN_OR_RETURN(bool row, q.next());
+    if (!row) break;
+    out.push_back({q.int64(0), q.int64(1), q.text(2), q.text(3), q.text(4), q.text(5), q.optional_text(6), q.text(7),
+                   q.text(8)});
+  }
+  return out;
 }
 
 }  // namespace ota::auth

@@ -60,6 +60,8 @@ Status authorize(const TokenInfo& token, Scope needed, std::optional<int64_t> ap
 
 Status revoke_token(metadata::WriteTransaction& tx, std::string_view id, int64_t now_ms);
 Result<std::vector<TokenInfo>> list_tokens(metadata::Database& db);
+// One token by id (kNotFound if there is none), whatever its state.
+Result<TokenInfo> get_token(metadata::Database& db, std::string_view id);
 
 // Who did something, for the audit log.
 struct Actor {
@@ -76,5 +78,26 @@ struct AuditEntry {
 
 // Appends inside the transaction that makes the change, so the log and the change commit together.
 Status audit(metadata::WriteTransaction& tx, const Actor& actor, const AuditEntry& entry, int64_t now_ms);
+
+struct AuditRecord {
+  int64_t id = 0;
+  int64_t at_ms = 0;
+  std::string actor;
+  std::string actor_name;  // the token's name, when the actor is a token that still exists
+  std::string peer;
+  std::string action;
+  std::optional<std::string> app;
+  std::string target;
+  std::string detail_json;
+};
+
+struct AuditQuery {
+  std::optional<int64_t> app_id;   // only this app's entries
+  std::optional<int64_t> before_id;  // page: entries older than this one
+  int limit = 50;                  // 1..500
+};
+
+// Newest first.
+Result<std::vector<AuditRecord>> list_audit(metadata::Database& db, const AuditQuery& query);
 
 }  // namespace ota::auth

@@ -8,7 +8,9 @@ thread_local RequestContext tls_context;
 }
 
 RequestContext& begin_request(uint64_t id, int64_t start_ns) {
-  tls_context = RequestContext{id, start_ns, false, std::nullopt, false};
+  tls_context = RequestContext{};
+  tls_context.id = id;
+  tls_context.start_ns = start_ns;
   return tls_context;
 }
 

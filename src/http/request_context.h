@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "auth/sessions.h"
 #include "auth/tokens.h"
 
 namespace httplib {
@@ -19,6 +20,7 @@ struct RequestContext {
   int64_t start_ns = 0;
   bool counted = false;                 // entered the in-flight count
   std::optional<auth::TokenInfo> token; // the authenticated admin token, for /api/v1 routes
+  std::optional<auth::Session> session; // set when the token came from the admin page's cookie
   bool bare_error = false;              // send this 4xx without a JSON body (patch 404s)
 };
 

@@ -9,6 +9,7 @@
 #include "admin/apps.h"
 #include "admin/patches.h"
 #include "admin/releases.h"
+#include "auth/sessions.h"
 #include "auth/signing_keys.h"
 #include "auth/url_signer.h"
 #include "common/clock.h"
@@ -31,6 +32,7 @@ struct ApiRoute {
   auth::Scope scope;
   bool app_in_path;        // the first capture is an app name the token must be allowed on
   bool upload = false;     // body up to max_body_bytes (a blob), read by the handler as a stream
+  bool sign_in = false;    // POST /api/v1/session: takes a token in its body instead of a header
 };
 
 const std::vector<ApiRoute>& api_routes() {
@@ -64,12 +66,20 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/gc"), auth::Scope::kAdmin, false});
     r.push_back({"PUT", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kPublish, false, true});
     r.push_back({"GET", std::regex("/api/v1/blobs/([A-Za-z0-9_-]{43})"), auth::Scope::kRead, false});
+    // The admin page's session, tokens and audit log; adoption and the explainer.
+    r.push_back({"POST", std::regex("/api/v1/session"), auth::Scope::kRead, false, false, true});
+    r.push_back({"GET", std::regex("/api/v1/session"), auth::Scope::kRead, false});
+    r.push_back({"DELETE", std::regex("/api/v1/session"), auth::Scope::kRead, false});
+    r.push_back({"GET", std::regex("/api/v1/tokens"), auth::Scope::kAdmin, false});
+    r.push_back({"POST", std::regex("/api/v1/tokens"), auth::Scope::kAdmin, false});
+    r.push_back({"DELETE", std::regex("/api/v1/tokens/([A-Za-z0-9]{12})"), auth::Scope::kAdmin, false});
+    r.push_back({"GET", std::regex("/api/v1/audit"), auth::Scope::kAdmin, false});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/adoption"), auth::Scope::kRead, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/explain"), auth::Scope::kRead, true});
     return r;
   }();
   return routes;
 }
-
-std::string peer(const httplib::Request& req) { return req.remote_addr + ":" + std::to_string(req.remote_port); }
 
 auth::Actor actor(const httplib::Request& req) {
   const auto& token = current_request().token;
@@ -80,6 +90,10 @@ void reject(const httplib::Request& req, httplib::Response& res, const Error& e)
   send_error(res, e, current_request().id);
   close_after_response(req, res);
 }
+
+// Body checks before the body is read; true when they answered (rejected).
+bool check_body_limit(const httplib::Request& req, httplib::Response& res, uint64_t limit);
+bool require_length(const httplib::Request& req, httplib::Response& res);
 
 json app_json(const model::App& a) {
   return {{"name", a.name},
@@ -136,7 +150,13 @@ void reload_and_send(const Services* services, httplib::Response& res, int statu
   send_json(res, status, body.dump());
 }
 
-// Parses a JSON object body; fills `res` and returns nullopt on failure.
+// Counts a committed release event for GET /metrics.
+void count(const Services* services, std::atomic<uint64_t> telemetry::EventCounters::*counter) {
+  if (services->events != nullptr) (services->events->*counter).fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 std::optional<json> json_body(const httplib::Request& req, httplib::Response& res) {
   json j = json::parse(req.body.empty() ? std::string("{}") : req.body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
@@ -146,7 +166,7 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
   return j;
 }
 
-}  // namespace
+std::string peer(const httplib::Request& req) { return req.remote_addr + ":" + std::to_string(req.remote_port); }
 
 void send_json(httplib::Response& res, int status, const std::string& body) {
   res.status = status;
@@ -170,8 +190,27 @@ bool guard_api_request(const httplib::Request& req, httplib::Response& res, cons
     reject(req, res, not_found("no such API endpoint: " + req.method + " " + req.path.substr(0, 200)));
     return true;
   }
+  if (route->sign_in) return check_body_limit(req, res, 4096);
   int64_t now = services.clock->now_ms();
-  auto token = auth::verify_token(services.storage->db(), req.get_header_value("Authorization"), now);
+  Result<auth::TokenInfo> token = Error(ErrorCode::kUnauthorized, "");
+  auto cookie = cookie_value(req.get_header_value("Cookie"), kSessionCookie);
+  if (!req.has_header("Authorization") && cookie) {
+    // The admin page: a session cookie, and for every change the session's CSRF token.
+    auto session = auth::verify_session(services.storage->db(), *cookie, now);
+    if (!session) {
+      reject(req, res, session.error());
+      return true;
+    }
+    if (req.method != "GET" && req.method != "HEAD" &&
+        !auth::csrf_matches(*session, req.get_header_value("X-CSRF-Token"))) {
+      reject(req, res, Error(ErrorCode::kForbidden, "missing or wrong X-CSRF-Token header; reload the admin page"));
+      return true;
+    }
+    token = session->token;
+    current_request().session = std::move(*session);
+  } else {
+    token = auth::verify_token(services.storage->db(), req.get_header_value("Authorization"), now);
+  }
   if (!token) {
     res.set_header("WWW-Authenticate", "Bearer");
     reject(req, res, token.error());
@@ -194,25 +233,37 @@ bool guard_api_request(const httplib::Request& req, httplib::Response& res, cons
   }
   current_request().token = std::move(*token);
 
+  return check_body_limit(req, res, route->upload ? options.max_body_bytes : options.max_json_body_bytes) ||
+         (route->upload && require_length(req, res));
+}
+
+namespace {
+
+bool check_body_limit(const httplib::Request& req, httplib::Response& res, uint64_t limit) {
   if (req.has_header("Transfer-Encoding")) {
     reject(req, res, Error(ErrorCode::kInvalidArgument, "send a Content-Length; chunked request bodies are refused"));
     res.status = 411;
     return true;
   }
   uint64_t length = parse_uint(req.get_header_value("Content-Length")).value_or(0);
-  uint64_t limit = route->upload ? options.max_body_bytes : options.max_json_body_bytes;
   if (length > limit) {
     reject(req, res, Error(ErrorCode::kTooLarge, "request body of " + format_bytes(length) + " is over the limit of " +
                                                      format_bytes(limit)));
     return true;
   }
-  if (route->upload && req.get_header_value("Content-Length").empty()) {
+  return false;
+}
+
+bool require_length(const httplib::Request& req, httplib::Response& res) {
+  if (req.get_header_value("Content-Length").empty()) {
     reject(req, res, invalid_argument("blob uploads need a Content-Length"));
     res.status = 411;
     return true;
   }
   return false;
 }
+
+}  // namespace
 
 void install_api_routes(httplib::Server& svr, const Services& s, const ServerOptions& options) {
   const Services* services = &s;
@@ -409,6 +460,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!request) return send_result_error(res, request.error());
     auto committed = services->publisher->commit(*request, actor(req));
     if (!committed) return send_result_error(res, committed.error());
+    if (committed->created) count(services, &telemetry::EventCounters::publishes);
     // The new responses are rendered and swapped in before the publisher hears "done".
     reload_and_send(services, res, committed->created ? 201 : 200, commit_json(*committed));
   });
@@ -474,6 +526,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       Status st = admin::set_rollout(services->storage->db(), req.matches[1].str(), req.matches[2].str(), p.get<int>(),
                                      actor(req), now);
       if (!st) return send_result_error(res, st.error());
+      count(services, &telemetry::EventCounters::rollout_changes);
       changed = true;
     }
     if (body->contains("active")) {
@@ -481,6 +534,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
       Status st = admin::set_active(services->storage->db(), req.matches[1].str(), req.matches[2].str(),
                                     (*body)["active"].get<bool>(), actor(req), now);
       if (!st) return send_result_error(res, st.error());
+      if (!(*body)["active"].get<bool>()) count(services, &telemetry::EventCounters::deactivations);
       changed = true;
     }
     if (!changed) return send_error(res, 400, "invalid_argument", "give \"rollout_percent\" and/or \"active\"");
@@ -504,6 +558,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (body->contains("channel") && (*body)["channel"].is_string()) channel = (*body)["channel"];
     auto committed = services->publisher->republish(req.matches[1].str(), req.matches[2].str(), branch, channel, actor(req));
     if (!committed) return send_result_error(res, committed.error());
+    count(services, &telemetry::EventCounters::rollbacks);
     reload_and_send(services, res, 201, commit_json(*committed));
   });
 
@@ -559,6 +614,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!request) return send_result_error(res, request.error());
     auto published = services->patch_publisher->publish(*request, actor(req));
     if (!published) return send_result_error(res, published.error());
+    count(services, &telemetry::EventCounters::patch_publishes);
     if (Status st = services->patches->reload(); !st) return send_result_error(res, st.error());
     send_json(res, 201, json{{"id", published->id}, {"seq", published->seq},
                              {"created_at", format_iso8601_ms(published->created_at_ms)},
@@ -572,6 +628,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
              Status st = services->patch_publisher->set_revoked(req.matches[1].str(), req.matches[2].str(), revoke,
                                                                 actor(req));
              if (!st) return send_result_error(res, st.error());
+             if (revoke) count(services, &telemetry::EventCounters::patch_revocations);
              // Takes effect before the answer: the next device request already sees it.
              if (Status r = services->patches->reload(); !r) return send_result_error(res, r.error());
              send_json(res, 200, json{{"id", req.matches[2].str()}, {"revoked", revoke}}.dump());
@@ -588,6 +645,7 @@ void install_api_routes(httplib::Server& svr, const Services& s, const ServerOpt
     if (!request) return send_result_error(res, request.error());
     auto committed = services->publisher->roll_back_to_embedded(*request, actor(req));
     if (!committed) return send_result_error(res, committed.error());
+    if (committed->created) count(services, &telemetry::EventCounters::rollbacks);
     reload_and_send(services, res, 201, commit_json(*committed));
   });
 }

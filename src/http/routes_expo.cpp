@@ -63,6 +63,16 @@ void serve_manifest(const httplib::Request& req, httplib::Response& res, const S
   });
 }
 
+// A full download (or the first range of one) of a launch asset counts as an install; HEAD,
+// 304 and resumed ranges do not.
+void note_download(const httplib::Request& req, const Services& services) {
+  if (req.method != "GET") return;
+  std::string device = req.get_header_value("EAS-Client-ID");
+  std::optional<std::string_view> id;
+  if (!device.empty() && device.size() <= 128) id = device;
+  services.expo->note_download(req.matches[1].str(), req.matches[2].str(), id);
+}
+
 bool not_modified(const httplib::Request& req, const expo::ServedAsset& asset) {
   if (req.has_header("If-None-Match")) return if_none_match_matches(req.get_header_value("If-None-Match"), asset.etag);
   if (req.has_header("If-Modified-Since")) {
@@ -112,6 +122,7 @@ void serve_asset(const httplib::Request& req, httplib::Response& res, const Serv
     res.set_header("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
                                         std::to_string(range.range.last) + "/" + std::to_string(size));
     stream_buffer(res, asset.identity, range.range.first, length, asset.content_type);
+    if (range.range.first == 0) note_download(req, services);
     return;
   }
   auto coding = choose_coding(req.get_header_value("Accept-Encoding"), asset.gzip != nullptr, asset.br != nullptr);
@@ -129,6 +140,7 @@ void serve_asset(const httplib::Request& req, httplib::Response& res, const Serv
     res.set_header("Content-Encoding", "gzip");
   }
   stream_buffer(res, bytes, 0, bytes->size(), asset.content_type);
+  note_download(req, services);
 }
 
 void method_not_allowed(const httplib::Request& req, httplib::Response& res) {

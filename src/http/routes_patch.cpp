@@ -88,7 +88,7 @@ void serve_patch(const httplib::Request& req, httplib::Response& res, const Serv
     auto since = parse_http_date(req.get_header_value("If-Modified-Since"));
     not_modified = since && p.created_at_ms / 1000 <= *since / 1000;
   }
-  services.patches->record(p.id, query.version_text, !not_modified && req.method != "HEAD");
+  services.patches->record(p.id, query.version_text, !not_modified && req.method != "HEAD", query.device_id);
   if (not_modified) {
     res.status = 304;
     return;

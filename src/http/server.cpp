@@ -152,12 +152,16 @@ struct Server::Impl {
 
     svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       RequestContext& ctx = current_request();
+      int64_t elapsed_ns = ctx.start_ns ? now_ns() - ctx.start_ns : 0;
+      uint64_t bytes = res.content_length_ ? res.content_length_ : res.body.size();
+      if (services.http_metrics != nullptr) {
+        services.http_metrics->observe(telemetry::classify_route(req.method, req.path), res.status, elapsed_ns, bytes);
+      }
       if (options.access_log) {
-        double ms = ctx.start_ns ? static_cast<double>(now_ns() - ctx.start_ns) / 1e6 : -1;
+        double ms = ctx.start_ns ? static_cast<double>(elapsed_ns) / 1e6 : -1;
         // The path only: query strings may carry signed tokens, which are never logged.
         spdlog::info("access id={} peer={}:{} method={} path={} status={} bytes={} ms={:.3f}", ctx.id,
-                     req.remote_addr, req.remote_port, req.method, req.path.substr(0, 512), res.status,
-                     res.content_length_ ? res.content_length_ : res.body.size(), ms);
+                     req.remote_addr, req.remote_port, req.method, req.path.substr(0, 512), res.status, bytes, ms);
       }
       if (ctx.counted) in_flight.fetch_sub(1, std::memory_order_relaxed);
       end_request();
@@ -186,6 +190,8 @@ struct Server::Impl {
     install_expo_routes(svr, services);
     install_api_routes(svr, services, options);
     install_patch_routes(svr, services);
+    install_admin_routes(svr, services, options);
+    install_insight_routes(svr, services, options);
 #ifdef OTA_TEST_HOOKS
     // Lets tests prove that a handler exception never reaches the client (W9).
     svr.Get("/__test/throw", [](const httplib::Request&, httplib::Response&) {

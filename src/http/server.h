@@ -30,6 +30,9 @@ struct ServerOptions {
   size_t max_headers = 64;            // client-sent header lines
   size_t max_header_bytes = 16u << 10;
   bool access_log = true;
+  int64_t admin_session_ttl_s = 12 * 3600;  // admin page sign-ins last this long at most
+  bool secure_cookies = false;        // mark the session cookie Secure (the public URL is https)
+  std::string metrics_token;          // when set, GET /metrics needs `Authorization: Bearer <it>`
 };
 
 

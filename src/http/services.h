@@ -10,6 +10,9 @@
 #include "publish/patches.h"
 #include "publish/publisher.h"
 #include "storage/storage.h"
+#include "telemetry/events.h"
+#include "telemetry/http_metrics.h"
+#include "telemetry/usage.h"
 
 namespace ota::http {
 
@@ -30,6 +33,9 @@ struct Services {
   std::string server_secret;
   int64_t started_at_ms = 0;
   int64_t gc_grace_ms = 3600 * 1000;
+  telemetry::UsageRecorder* usage = nullptr;       // adoption counters (flushed by app/)
+  telemetry::HttpMetrics* http_metrics = nullptr;  // requests by route and status
+  telemetry::EventCounters* events = nullptr;      // publishes, rollbacks, ...
 };
 
 }  // namespace ota::http

@@ -148,6 +148,14 @@ Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, con
       }
     }
   }
+  {
+    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT app_id, id, name FROM branches"));
+    while (true) {
+      OTA_ASSIGN_OR_RETURN(bool row, q.next());
+      if (!row) break;
+      if (auto it = by_id.find(q.int64(0)); it != by_id.end()) it->second->branch_names[q.int64(1)] = q.text(2);
+    }
+  }
   std::unordered_map<int64_t, AppKeys> keys;
   {
     OTA_ASSIGN_OR_RETURN(auto all, auth::load_signing_keys(tx, inputs.server_secret));
@@ -236,7 +244,21 @@ Result<std::shared_ptr<const Catalog>> build_catalog(metadata::Database& db, con
     }
     if (!stream.candidates.empty()) app.streams[key] = std::move(stream);
   }
-  for (auto& [id, app] : by_id) catalog->apps[app->app.name] = app;
+  for (auto& [id, app] : by_id) {
+    std::unordered_map<std::string, int64_t> newest;
+    for (const auto& [key, stream] : app->streams) {
+      for (const auto& c : stream.candidates) {
+        if (!c->update.launch_asset) continue;
+        std::string sha = c->update.launch_asset->sha256.base64url();
+        auto [it, inserted] = newest.try_emplace(sha, c->update.created_at_ms);
+        if (inserted || c->update.created_at_ms > it->second) {
+          it->second = c->update.created_at_ms;
+          app->launch_updates[sha] = c->update.id;
+        }
+      }
+    }
+    catalog->apps[app->app.name] = app;
+  }
   spdlog::debug("catalog built apps={} streams={} rendered={} reused={}", catalog->apps.size(), streams.size(),
                 rendered, reused);
   return std::shared_ptr<const Catalog>(std::move(catalog));

@@ -68,9 +68,13 @@ struct AppSnapshot {
   model::App app;
   std::string asset_url_prefix;  // <public url>/apps/<name>/assets/
   std::unordered_map<std::string, ChannelRoute> channels;  // by channel name
+  std::unordered_map<int64_t, std::string> branch_names;   // by branch id (for explanations)
   std::vector<std::string> keyids;                    // in creation order; the first is the default
   BodiesByKey no_update;                              // noUpdateAvailable directive bodies
   std::unordered_map<std::string, Stream> streams;    // stream_key() -> stream
+  // Launch asset (base64url SHA-256) -> the newest servable update launching it: a download of
+  // it is an install of that update.
+  std::unordered_map<std::string, std::string> launch_updates;
 };
 
 struct Catalog {

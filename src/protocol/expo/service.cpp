@@ -67,6 +67,7 @@ ManifestAnswer ExpoService::answer(std::string_view app_name, const ManifestRequ
   }
 
   Selection sel = select_update(app, req);
+  if (options_.usage != nullptr) record(app, req, sel);
   switch (sel.kind) {
     case Selection::Kind::kNothingForProtocol0:
       return fail(not_found(sel.update ? "the newest entry for this runtime version is a roll back to the embedded "
@@ -106,6 +107,30 @@ ManifestAnswer ExpoService::answer(std::string_view app_name, const ManifestRequ
   out.body = &s.multipart.find(keyid)->second;
   out.hold = catalog;
   return out;
+}
+
+void ExpoService::record(const AppSnapshot& app, const ManifestRequest& req, const Selection& sel) const {
+  telemetry::UsageRecorder& usage = *options_.usage;
+  usage.checked_in(app.app.id, model::platform_name(req.platform), req.runtime_version,
+                   req.channel ? *req.channel : app.app.default_channel);
+  std::optional<std::string_view> device;
+  if (req.client_id) device = *req.client_id;
+  if (sel.update != nullptr && (sel.kind == Selection::Kind::kManifest || sel.kind == Selection::Kind::kRollback)) {
+    usage.served(telemetry::Subject::kUpdate, sel.update->update.id, device);
+  }
+  if (req.current_update_id && device) usage.running(*req.current_update_id, *device);
+  for (const auto& failed : req.recent_failed_update_ids) usage.failure_reported(failed, device);
+}
+
+void ExpoService::note_download(std::string_view app_name, std::string_view hash,
+                                std::optional<std::string_view> device) const {
+  if (options_.usage == nullptr) return;
+  auto catalog = catalog_.load();
+  auto app_it = catalog->apps.find(std::string(app_name));
+  if (app_it == catalog->apps.end()) return;
+  const auto& launches = app_it->second->launch_updates;
+  auto it = launches.find(std::string(hash));
+  if (it != launches.end()) options_.usage->downloaded(telemetry::Subject::kUpdate, it->second, device);
 }
 
 Result<std::shared_ptr<const ServedAsset>> ExpoService::asset(std::string_view app_name, std::string_view hash,

@@ -19,12 +19,14 @@
 #include "protocol/expo/catalog.h"
 #include "protocol/expo/manifest_request.h"
 #include "storage/storage.h"
+#include "telemetry/usage.h"
 
 namespace ota::expo {
 
 struct ExpoOptions {
   std::string public_url;                    // no trailing slash
   size_t asset_cache_bytes = size_t{256} << 20;
+  telemetry::UsageRecorder* usage = nullptr;  // adoption counters; none when null
 };
 
 struct ManifestAnswer {
@@ -52,11 +54,16 @@ class ExpoService {
   Result<std::shared_ptr<const ServedAsset>> asset(std::string_view app, std::string_view hash,
                                                    std::optional<std::string_view> token);
 
+  // Counts a download of `hash` as an install when it is an update's launch asset.
+  void note_download(std::string_view app, std::string_view hash, std::optional<std::string_view> device) const;
+
   std::shared_ptr<const Catalog> snapshot() const { return catalog_.load(); }
   void forget_assets(const std::vector<crypto::Sha256>& digests) { assets_.forget(digests); }
   const ExpoOptions& options() const { return options_; }
 
  private:
+  void record(const AppSnapshot& app, const ManifestRequest& request, const Selection& selection) const;
+
   storage::Storage& storage_;
   const Clock& clock_;
   std::string server_secret_;

@@ -32,8 +32,9 @@ bool same_hash(const ServablePatch& p, std::string_view have) {
 }  // namespace
 
 PatchService::PatchService(storage::Storage& storage, const Clock& clock, std::string server_secret,
-                           std::string public_url, int64_t link_ttl_ms)
+                           std::string public_url, int64_t link_ttl_ms, telemetry::UsageRecorder* usage)
     : storage_(storage),
+      usage_(usage),
       clock_(clock),
       link_key_(crypto::derive_key(server_secret, "patch-links")),
       public_url_(std::move(public_url)),
@@ -201,7 +202,7 @@ Result<std::string> PatchService::check(std::string_view app, const PatchQuery& 
   }
   if (a.outcome != Outcome::kPatch) return json{{"update", false}}.dump();
   const ServablePatch& p = *a.patch;
-  record(p.id, query.version_text, false);
+  record(p.id, query.version_text, false, query.device_id);
   if (!have_hash.empty() && same_hash(p, have_hash)) return json{{"update", false}}.dump();
   std::string nonce = base64url_encode(crypto::random_bytes(16));
   int64_t expires = clock_.now_ms() + link_ttl_ms_;
@@ -212,7 +213,7 @@ Result<std::string> PatchService::check(std::string_view app, const PatchQuery& 
     // Expired links are dropped as new ones are made, so the table stays small.
     int64_t now = clock_.now_ms();
     for (auto it = links_.begin(); it != links_.end();) it = it->second.expires_ms <= now ? links_.erase(it) : std::next(it);
-    links_[nonce] = {std::string(app), p.id, expires, false, query.version_text};
+    links_[nonce] = {std::string(app), p.id, expires, false, query.version_text, query.device_id};
   }
   json out = {{"update", true},
               {"patch_id", p.id},
@@ -255,7 +256,7 @@ Result<PatchService::Download> PatchService::download(std::string_view token) {
       for (const auto& p : *list) {
         if (p->id != link.patch_id) continue;
         if (p->revoked) return Error(ErrorCode::kGone, "this patch was revoked");
-        record(p->id, link.version, true);
+        record(p->id, link.version, true, link.device_id);
         return Download{p.get(), catalog};
       }
     }
@@ -263,7 +264,17 @@ Result<PatchService::Download> PatchService::download(std::string_view token) {
   return Error(ErrorCode::kGone, "this patch is no longer available");
 }
 
-void PatchService::record(const std::string& patch_id, std::string_view version_text, bool download) {
+void PatchService::record(const std::string& patch_id, std::string_view version_text, bool download,
+                          const std::optional<std::string>& device_id) {
+  if (usage_ != nullptr) {
+    std::optional<std::string_view> device;
+    if (device_id) device = *device_id;
+    if (download) {
+      usage_->downloaded(telemetry::Subject::kPatch, patch_id, device);
+    } else {
+      usage_->served(telemetry::Subject::kPatch, patch_id, device);
+    }
+  }
   auto v = model::parse_version(version_text);
   std::lock_guard lock(counters_mutex_);
   auto& c = counters_[{patch_id, v ? v->str() : std::string(version_text.substr(0, 40))}];

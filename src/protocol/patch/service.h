@@ -23,6 +23,7 @@
 #include "model/platform.h"
 #include "model/version_range.h"
 #include "storage/storage.h"
+#include "telemetry/usage.h"
 
 namespace ota::patch {
 
@@ -78,7 +79,7 @@ struct PatchAnswer {
 class PatchService {
  public:
   PatchService(storage::Storage& storage, const Clock& clock, std::string server_secret, std::string public_url,
-               int64_t link_ttl_ms = 5 * 60 * 1000);
+               int64_t link_ttl_ms = 5 * 60 * 1000, telemetry::UsageRecorder* usage = nullptr);
 
   Status reload();
 
@@ -102,8 +103,9 @@ class PatchService {
   Result<Download> download(std::string_view token);
 
   // Counts a check (a device asked and got an answer naming the patch) or a download (the bytes
-  // went out) in memory, per patch and app version.
-  void record(const std::string& patch_id, std::string_view version_text, bool download) OTA_EXCLUDES(counters_mutex_);
+  // went out) in memory, per patch and app version, and per day for adoption.
+  void record(const std::string& patch_id, std::string_view version_text, bool download,
+              const std::optional<std::string>& device_id) OTA_EXCLUDES(counters_mutex_);
 
   // Adds the in-memory counters to patch_counters in one transaction.
   Status flush_counters();
@@ -115,6 +117,7 @@ class PatchService {
   };
 
   storage::Storage& storage_;
+  telemetry::UsageRecorder* usage_ = nullptr;
   const Clock& clock_;
   std::string link_key_;
   std::string public_url_;
@@ -129,6 +132,7 @@ class PatchService {
     int64_t expires_ms = 0;
     bool used = false;
     std::string version;
+    std::optional<std::string> device_id;
   };
   std::unordered_map<std::string, Link> links_ OTA_GUARDED_BY(links_mutex_);
 

@@ -17,12 +17,20 @@ Status validate_name(std::string_view what, std::string_view value) {
   return ok();
 }
 
-Result<int64_t> app_id(metadata::WriteTransaction& tx, std::string_view app) {
+namespace {
+
+template <class Tx>
+Result<int64_t> find_app_id(Tx& tx, std::string_view app) {
   OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT id FROM apps WHERE name = ?", app));
   OTA_ASSIGN_OR_RETURN(bool found, q.next());
   if (!found) return not_found("no app named \"" + std::string(app.substr(0, 80)) + "\"");
   return q.int64(0);
 }
+
+}  // namespace
+
+Result<int64_t> app_id(metadata::WriteTransaction& tx, std::string_view app) { return find_app_id(tx, app); }
+Result<int64_t> app_id(metadata::ReadTransaction& tx, std::string_view app) { return find_app_id(tx, app); }
 
 Result<int64_t> ensure_branch(metadata::WriteTransaction& tx, int64_t app_id, std::string_view branch,
                               int64_t now_ms) {

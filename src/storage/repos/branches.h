@@ -14,6 +14,7 @@ Status validate_name(std::string_view what, std::string_view value);
 
 // The id of the app named `app`; kNotFound (naming it) if there is none.
 Result<int64_t> app_id(metadata::WriteTransaction& tx, std::string_view app);
+Result<int64_t> app_id(metadata::ReadTransaction& tx, std::string_view app);
 
 // Finds or creates a branch of the app; returns its id.
 Result<int64_t> ensure_branch(metadata::WriteTransaction& tx, int64_t app_id, std::string_view branch, int64_t now_ms);
