@@ -211,6 +211,13 @@ Explanation explain(const AppSnapshot& app, const ManifestRequest& req, const st
   out.update_id = u.id;
   out.summary =
       "Update " + u.id + " (created " + format_iso8601_ms(u.created_at_ms) + ") from branch \"" + out.branch + "\".";
+  size_t newer_excluded = 0;
+  for (const auto& c : out.candidates) {
+    if (c.verdict == "excluded" && c.created_at_ms > u.created_at_ms) ++newer_excluded;
+  }
+  if (newer_excluded > 0) {
+    out.summary += " " + std::to_string(newer_excluded) + " newer update(s) exclude this device; see the candidates.";
+  }
   return out;
 }
 
