@@ -17,7 +17,14 @@ Error unauthorized() {
 
 Result<Session> create_session(metadata::Database& db, std::string_view presented_token, int64_t ttl_ms,
                                const std::string& peer, int64_t now_ms) {
-  OTA_ASSIGN_OR_RETURN(TokenInfo token, verify_token(db, presented_token, now_ms));
+  auto verified = verify_token(db, presented_token, now_ms);
+  if (!verified) {
+    if (verified.error().code() != ErrorCode::kUnauthorized) return verified.error();
+    return Error(ErrorCode::kUnauthorized,
+                 "sign-in refused: the token is unknown, revoked or expired; create one "
+                 "with `otaserver token create --scope admin` (or read) on the server");
+  }
+  TokenInfo token = std::move(*verified);
   Session s;
   s.id = base64url_encode(crypto::random_bytes(32));
   s.csrf_token = base64url_encode(crypto::random_bytes(32));

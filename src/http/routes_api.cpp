@@ -76,6 +76,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"GET", std::regex("/api/v1/audit"), auth::Scope::kAdmin, false});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/adoption"), auth::Scope::kRead, true});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/explain"), auth::Scope::kRead, true});
+    r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/runtime-versions"), auth::Scope::kRead, true});
     return r;
   }();
   return routes;

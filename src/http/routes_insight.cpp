@@ -77,8 +77,9 @@ json explanation_json(const expo::Explanation& e) {
           {"steps", steps},       {"candidates", candidates}};
 }
 
-// Check-ins whose (channel, runtime version, platform) has nothing servable right now.
-json unserved_runtimes(const Services& services, const expo::AppSnapshot& app) {
+// What devices of the app asked for recently, each marked with whether its (channel, runtime
+// version, platform) has anything servable right now.
+json runtime_checkins_json(const Services& services, const expo::AppSnapshot& app, bool only_unserved) {
   json out = json::array();
   auto checkins = admin::runtime_checkins(services.storage->db(), app.app.name, 200);
   if (!checkins) return out;
@@ -92,13 +93,11 @@ json unserved_runtimes(const Services& services, const expo::AppSnapshot& app) {
         served = app.streams.count(expo::stream_key(ch->second.split_branch_id, c.runtime_version, *platform)) > 0;
       }
     }
-    if (served) continue;
-    out.push_back({{"platform", c.platform},
-                   {"runtime_version", c.runtime_version},
-                   {"channel", c.channel},
-                   {"checks", c.checks},
-                   {"first_seen_ms", c.first_seen_ms},
-                   {"last_seen_ms", c.last_seen_ms}});
+    if (served && only_unserved) continue;
+    json j = {{"platform", c.platform}, {"runtime_version", c.runtime_version}, {"channel", c.channel},
+              {"checks", c.checks},     {"first_seen_ms", c.first_seen_ms},     {"last_seen_ms", c.last_seen_ms}};
+    if (!only_unserved) j["served"] = served;
+    out.push_back(std::move(j));
   }
   return out;
 }
@@ -201,8 +200,17 @@ void install_insight_routes(httplib::Server& svr, const Services& s, const Serve
     }
     json out = explanation_json(expo::explain(snapshot, *parsed, inactive));
     flush_usage(*services);
-    out["unserved_runtime_versions"] = unserved_runtimes(*services, snapshot);
+    out["unserved_runtime_versions"] = runtime_checkins_json(*services, snapshot, true);
     send_json(res, 200, out.dump());
+  });
+
+  svr.Get("/api/v1/apps/" + app + "/runtime-versions", [services](const httplib::Request& req, httplib::Response& res) {
+    auto catalog = services->expo->snapshot();
+    auto app_it = catalog->apps.find(req.matches[1].str());
+    if (app_it == catalog->apps.end())
+      return send_error(res, 404, "not_found", "no app named \"" + req.matches[1].str() + "\"");
+    flush_usage(*services);
+    send_json(res, 200, json{{"runtime_versions", runtime_checkins_json(*services, *app_it->second, false)}}.dump());
   });
 
   svr.Get("/api/v1/apps/" + app + "/adoption", [services](const httplib::Request& req, httplib::Response& res) {

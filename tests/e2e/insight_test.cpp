@@ -436,6 +436,17 @@ TEST_F(Explain, NamesDeactivatedUpdatesMissingChannelsAndUnservedRuntimeVersions
   ASSERT_EQ(runtime["unserved_runtime_versions"].size(), 1u) << runtime.dump(2);
   EXPECT_EQ(runtime["unserved_runtime_versions"][0]["runtime_version"], "9.9.9");
   EXPECT_EQ(runtime["unserved_runtime_versions"][0]["checks"], 3);
+
+  // The app-wide list marks each check-in served or not.
+  server().manifest("demo", expo::device("ios"));
+  auto listed = server().get("/api/v1/apps/demo/runtime-versions", {{"Authorization", "Bearer " + server().token()}});
+  ASSERT_EQ(listed.status, 200);
+  std::map<std::string, bool> served;
+  json versions = body_json(listed)["runtime_versions"];
+  for (const auto& v : versions)
+    served[v["platform"].get<std::string>() + "/" + v["runtime_version"].get<std::string>()] = v["served"];
+  EXPECT_EQ(served["android/9.9.9"], false) << versions.dump();
+  EXPECT_EQ(served["ios/1.0.0"], true) << versions.dump();
 }
 
 TEST_F(Explain, BadDeviceHeadersGetTheManifestEndpointsError) {
