@@ -93,6 +93,8 @@ Status delete_group(metadata::Database& db, std::string_view app, std::string_vi
   OTA_ASSIGN_OR_RETURN(auto tx, db.begin_write());
   OTA_ASSIGN_OR_RETURN(int64_t app_id, repos::app_id(tx, app));
   OTA_TRY(check_group(tx, app_id, group_id));
+  OTA_TRY(tx.execute("DELETE FROM usage_daily WHERE subject = 'update' AND subject_id IN (SELECT id FROM updates WHERE group_id = ?)",
+                     group_id));
   OTA_TRY(tx.execute("DELETE FROM update_assets WHERE update_id IN (SELECT id FROM updates WHERE group_id = ?)",
                      group_id));
   OTA_TRY(tx.execute("DELETE FROM updates WHERE group_id = ?", group_id));

@@ -40,5 +40,8 @@ int run_fsck_command(std::span<const std::string> args);
 int run_channel_command(std::span<const std::string> args);
 int run_rollback_command(std::span<const std::string> args);
 std::string release_commands_help();
+int run_explain_command(std::span<const std::string> args);
+int run_adoption_command(std::span<const std::string> args);
+std::string insight_help(std::string_view name);
 
 }  // namespace ota::app

@@ -52,8 +52,7 @@ std::array<int8_t, 256> reverse_table(const char* alphabet) {
   return t;
 }
 
-std::optional<std::string> decode64(std::string_view in, const std::array<int8_t, 256>& table,
-                                    bool padded) {
+std::optional<std::string> decode64(std::string_view in, const std::array<int8_t, 256>& table, bool padded) {
   if (padded) {
     if (in.size() % 4 != 0) return std::nullopt;
     size_t pad = 0;
@@ -117,6 +116,24 @@ std::optional<std::string> base64_decode(std::string_view text) {
 std::optional<std::string> base64url_decode(std::string_view text) {
   static const auto table = reverse_table(kUrl);
   return decode64(text, table, false);
+}
+
+std::string percent_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace ota

@@ -20,4 +20,7 @@ std::string base64url_encode(std::string_view bytes);
 // Strict: URL alphabet only, no padding, canonical trailing bits.
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// Percent-encodes everything but RFC 3986 unreserved characters (for query parameter values).
+std::string percent_encode(std::string_view text);
+
 }  // namespace ota

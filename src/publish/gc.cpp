@@ -64,6 +64,7 @@ Result<GcReport> collect_garbage(storage::Storage& storage, const GcOptions& opt
     OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT count(*) FROM updates WHERE group_id = ?", g));
     OTA_ASSIGN_OR_RETURN(bool row, q.next());
     report.updates_pruned += row ? static_cast<int>(q.int64(0)) : 0;
+    OTA_TRY(tx.execute("DELETE FROM usage_daily WHERE subject = 'update' AND subject_id IN (SELECT id FROM updates WHERE group_id = ?)", g));
     OTA_TRY(tx.execute("DELETE FROM update_assets WHERE update_id IN (SELECT id FROM updates WHERE group_id = ?)", g));
     OTA_TRY(tx.execute("DELETE FROM updates WHERE group_id = ?", g));
     OTA_TRY(tx.execute("DELETE FROM update_groups WHERE id = ?", g));

@@ -323,6 +323,10 @@ TEST_F(Adoption, CountsManifestsInstallsDevicesAndReportedFailuresPerUpdateAndDa
   EXPECT_EQ((*u1)["totals"]["failed_devices"], 1);
   EXPECT_EQ((*u1)["totals"]["devices"], 1);
   std::printf("adoption for demo update2: %s\n", (*u2)["totals"].dump().c_str());
+  auto cli = server().cli({"adoption", "--app", "demo", "--days", "7"});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  std::printf("otaserver adoption:\n%s\n", cli.out.c_str());
+  EXPECT_TRUE(std::regex_search(cli.out, std::regex("update +" + update2 + " +ios +1\\.0\\.0 +6 +8 +3 +0"))) << cli.out;
 }
 
 TEST_F(Adoption, CountsSurviveARestart) {
@@ -374,6 +378,18 @@ TEST_F(Explain, ADeviceOutsideATenPercentRolloutIsToldWhy) {
   EXPECT_NE(e["candidates"][0]["reason"].get<std::string>().find("outside the rollout"), std::string::npos);
   EXPECT_EQ(e["candidates"][1]["id"], update1);
   EXPECT_EQ(e["candidates"][1]["verdict"], "chosen");
+
+  // The same through the CLI, as an operator would ask.
+  auto cli = server().cli(
+      {"explain", "--app", "rollout", "--platform", "ios", "--runtime-version", "1.0.0", "--client-id", outside});
+  EXPECT_EQ(cli.exit_code, 0) << cli.err;
+  std::printf("otaserver explain:\n%s\n", cli.out.c_str());
+  EXPECT_NE(cli.out.find("excluded    " + update2), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("chosen      " + update1), std::string::npos) << cli.out;
+  EXPECT_NE(cli.out.find("outside the rollout"), std::string::npos) << cli.out;
+  auto missing = server().cli({"explain", "--app", "rollout", "--platform", "ios"});
+  EXPECT_EQ(missing.exit_code, 64) << missing.out;  // EX_USAGE
+  EXPECT_NE(missing.err.find("--runtime-version is required"), std::string::npos) << missing.err;
 
   json anonymous = explain("rollout", "platform=ios&runtime_version=1.0.0");
   EXPECT_EQ(anonymous["update_id"], update1);

@@ -133,3 +133,16 @@ TEST(Encoding, Base64UrlRejectsImpossibleLengthsAndNonCanonicalBits) {
 
 }  // namespace
 }  // namespace ota
+
+namespace ota {
+namespace {
+
+TEST(PercentEncode, KeepsUnreservedAndEncodesEverythingElse) {
+  EXPECT_EQ(percent_encode("AZaz09-._~"), "AZaz09-._~");
+  EXPECT_EQ(percent_encode("1.0.0 (beta)&x=y/z"), "1.0.0%20%28beta%29%26x%3Dy%2Fz");
+  EXPECT_EQ(percent_encode("\"é\""), "%22%C3%A9%22");
+  EXPECT_EQ(percent_encode(""), "");
+}
+
+}  // namespace
+}  // namespace ota
