@@ -48,6 +48,20 @@ Result<FsckReport> check_consistency(storage::Storage& storage, bool deep) {
     OTA_ASSIGN_OR_RETURN(bool row, missing.next());
     if (row && missing.int64(0) > 0) problem(std::to_string(missing.int64(0)) + " update assets have no asset row");
   }
+  {
+    // Patch bytes, revoked ones included (unrevoking serves them again).
+    OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT sha256, size, id FROM patches"));
+    while (true) {
+      OTA_ASSIGN_OR_RETURN(bool row, q.next());
+      if (!row) break;
+      auto d = crypto::Sha256::from_bytes(q.blob(0));
+      if (!d) {
+        problem("patch " + q.text(2) + " holds a malformed digest");
+        continue;
+      }
+      expected[*d] = static_cast<uint64_t>(q.int64(1));
+    }
+  }
   r.referenced_blobs = static_cast<int>(expected.size());
   for (const auto& [d, size] : expected) {
     OTA_ASSIGN_OR_RETURN(auto stored, storage.blobs().size(d));
@@ -72,8 +86,9 @@ Result<FsckReport> check_consistency(storage::Storage& storage, bool deep) {
       if (!bad) break;
       problem("update " + nolaunch.text(0) + " has no launch asset");
     }
-    OTA_ASSIGN_OR_RETURN(auto empty, tx.query("SELECT id FROM update_groups g WHERE NOT EXISTS (SELECT 1 FROM updates u "
-                                              "WHERE u.group_id = g.id) LIMIT 10"));
+    OTA_ASSIGN_OR_RETURN(auto empty,
+                         tx.query("SELECT id FROM update_groups g WHERE NOT EXISTS (SELECT 1 FROM updates u "
+                                  "WHERE u.group_id = g.id) LIMIT 10"));
     while (true) {
       OTA_ASSIGN_OR_RETURN(bool bad, empty.next());
       if (!bad) break;

@@ -11,10 +11,11 @@ namespace {
 
 // Groups to delete: per stream, updates beyond the app's retention that no device can be served.
 Result<std::vector<std::string>> prunable_groups(metadata::WriteTransaction& tx) {
-  OTA_ASSIGN_OR_RETURN(auto q, tx.query(
-      "SELECT u.group_id, u.app_id, u.branch_id, u.runtime_version, u.platform, u.kind, u.rollout_percent, u.state, "
-      "a.retain_updates FROM updates u JOIN apps a ON a.id = u.app_id "
-      "ORDER BY u.app_id, u.branch_id, u.runtime_version, u.platform, u.created_at_ms DESC"));
+  OTA_ASSIGN_OR_RETURN(auto q,
+                       tx.query("SELECT u.group_id, u.app_id, u.branch_id, u.runtime_version, u.platform, u.kind, "
+                                "u.rollout_percent, u.state, "
+                                "a.retain_updates FROM updates u JOIN apps a ON a.id = u.app_id "
+                                "ORDER BY u.app_id, u.branch_id, u.runtime_version, u.platform, u.created_at_ms DESC"));
   std::set<std::string> keep, drop;
   std::string stream;
   int rank = 0;
@@ -64,7 +65,10 @@ Result<GcReport> collect_garbage(storage::Storage& storage, const GcOptions& opt
     OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT count(*) FROM updates WHERE group_id = ?", g));
     OTA_ASSIGN_OR_RETURN(bool row, q.next());
     report.updates_pruned += row ? static_cast<int>(q.int64(0)) : 0;
-    OTA_TRY(tx.execute("DELETE FROM usage_daily WHERE subject = 'update' AND subject_id IN (SELECT id FROM updates WHERE group_id = ?)", g));
+    OTA_TRY(
+        tx.execute("DELETE FROM usage_daily WHERE subject = 'update' AND subject_id IN (SELECT id FROM updates WHERE "
+                   "group_id = ?)",
+                   g));
     OTA_TRY(tx.execute("DELETE FROM update_assets WHERE update_id IN (SELECT id FROM updates WHERE group_id = ?)", g));
     OTA_TRY(tx.execute("DELETE FROM updates WHERE group_id = ?", g));
     OTA_TRY(tx.execute("DELETE FROM update_groups WHERE id = ?", g));
@@ -79,9 +83,10 @@ Result<GcReport> collect_garbage(storage::Storage& storage, const GcOptions& opt
 
   std::set<crypto::Sha256> referenced;
   {
+    // Native patches keep their bytes in the same store: they are references too.
     OTA_ASSIGN_OR_RETURN(auto q, tx.query("SELECT sha256 FROM update_assets UNION SELECT gzip_sha256 FROM assets "
                                           "WHERE gzip_sha256 IS NOT NULL UNION SELECT br_sha256 FROM assets WHERE "
-                                          "br_sha256 IS NOT NULL"));
+                                          "br_sha256 IS NOT NULL UNION SELECT sha256 FROM patches"));
     while (true) {
       OTA_ASSIGN_OR_RETURN(bool row, q.next());
       if (!row) break;
@@ -109,7 +114,8 @@ Result<GcReport> collect_garbage(storage::Storage& storage, const GcOptions& opt
   if (options.dry_run) {
     (void)tx;  // destroyed without commit: rolled back
   } else {
-    nlohmann::json detail = {{"groups_pruned", report.groups_pruned}, {"blobs_removed", report.blobs_removed},
+    nlohmann::json detail = {{"groups_pruned", report.groups_pruned},
+                             {"blobs_removed", report.blobs_removed},
                              {"bytes_removed", report.bytes_removed}};
     OTA_TRY(auth::audit(tx, actor, {"gc.run", std::nullopt, "", detail.dump()}, now_ms));
     OTA_TRY(tx.commit());

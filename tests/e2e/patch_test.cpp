@@ -15,21 +15,21 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <latch>
 #include <map>
 #include <random>
 #include <set>
 #include <thread>
-#include <ctime>
 
 #include "common/encoding.h"
 #include "crypto/digest.h"
 #include "raw_http.h"
 #include "server_process.h"
-#include "test_util.h"
 #include "storage/metadata/database.h"
 #include "support/temp_dir.h"
+#include "test_util.h"
 
 namespace ota::testing {
 namespace {
@@ -45,8 +45,10 @@ constexpr size_t kDevices = 1000;
 // A patch file: a readable JSPatch-like head and a tail of arbitrary bytes (NUL, 0xff, CR/LF),
 // so any text-mode mangling on the way shows up.
 std::string patch_bytes(const std::string& label, size_t tail, uint32_t seed) {
-  std::string s = "// patch " + label + "\ndefineClass('ViewController', {\n  viewDidLoad: function() {\n"
-                  "    self.ORIGviewDidLoad();\n    console.log('" + label + "');\n  }\n});\n";
+  std::string s = "// patch " + label +
+                  "\ndefineClass('ViewController', {\n  viewDidLoad: function() {\n"
+                  "    self.ORIGviewDidLoad();\n    console.log('" +
+                  label + "');\n  }\n});\n";
   std::mt19937 rng(seed);
   for (size_t i = 0; i < tail; ++i) s.push_back(static_cast<char>(rng()));
   s.append("\r\n\0\xff end", 8);
@@ -255,8 +257,8 @@ class PatchServer {
 
 json check_body(std::string_view version, std::string_view build, std::string_view hash = "",
                 std::string_view device_id = "") {
-  return {{"app", kApp}, {"platform", "ios"}, {"version", version}, {"build", build}, {"device_id", device_id},
-          {"hash", hash}};
+  return {{"app", kApp},    {"platform", "ios"},      {"version", version},
+          {"build", build}, {"device_id", device_id}, {"hash", hash}};
 }
 
 void expect_error_json(const Http& r, int status, const std::string& code) {
@@ -371,12 +373,15 @@ TEST(PatchStatic, PatchIsServedByteExactSignedAndCacheableAndTargetsVersionAndBu
   EXPECT_EQ(raw.size() - (end + 4), 0u) << "HEAD carried a body";
   EXPECT_TRUE(head.peer_closed());
 
-  std::printf("[patch] static: %zu-byte patch for 3.4.0 (18221) verified (\"%s\"; flipped byte: \"%s\"); "
-              "18222 before the range patch: %d with %zu bytes; range patch (%zu bytes) to 3.4.0/18222 %d, "
-              "3.4.9 200, 3.5.0 %d; If-None-Match %d, If-Modified-Since %d, Range 0-9 %d (%zu bytes), "
-              "HEAD body %zu bytes; test %.0f ms\n",
-              f1.size(), verified.c_str(), (refused.find("Verification failure") != std::string::npos ? "Verification failure" : refused.c_str()), other.status, other.body.size(), f2.size(), r2.status,
-              v35.status, inm.status, ims.status, part.status, part.body.size(), raw.size() - (end + 4), ms_since(t0));
+  std::printf(
+      "[patch] static: %zu-byte patch for 3.4.0 (18221) verified (\"%s\"; flipped byte: \"%s\"); "
+      "18222 before the range patch: %d with %zu bytes; range patch (%zu bytes) to 3.4.0/18222 %d, "
+      "3.4.9 200, 3.5.0 %d; If-None-Match %d, If-Modified-Since %d, Range 0-9 %d (%zu bytes), "
+      "HEAD body %zu bytes; test %.0f ms\n",
+      f1.size(), verified.c_str(),
+      (refused.find("Verification failure") != std::string::npos ? "Verification failure" : refused.c_str()),
+      other.status, other.body.size(), f2.size(), r2.status, v35.status, inm.status, ims.status, part.status,
+      part.body.size(), raw.size() - (end + 4), ms_since(t0));
 }
 
 // If-Modified-Since with a patch's Last-Modified must not hide a different, newer patch that was
@@ -442,7 +447,9 @@ TEST(PatchRollout, RolloutPercentIsStickyPerDeviceIdAcrossRestartAndHeaderOrQuer
     }
     return out;
   };
-  auto count = [](const std::vector<int>& v, int status) { return static_cast<int>(std::count(v.begin(), v.end(), status)); };
+  auto count = [](const std::vector<int>& v, int status) {
+    return static_cast<int>(std::count(v.begin(), v.end(), status));
+  };
   auto differing = [](const std::vector<int>& a, const std::vector<int>& b) {
     int n = 0;
     for (size_t i = 0; i < a.size(); ++i) n += a[i] != b[i] ? 1 : 0;
@@ -468,8 +475,9 @@ TEST(PatchRollout, RolloutPercentIsStickyPerDeviceIdAcrossRestartAndHeaderOrQuer
   {
     auto c = make_client(s.port(), true);
     for (size_t i = 0; i < ids.size(); ++i) {
-      json j = to_http(c.Post("/api/v1/patches/check", check_body("5.0.0", "500", "", ids[i]).dump(), "application/json"))
-                   .body_json();
+      json j =
+          to_http(c.Post("/api/v1/patches/check", check_body("5.0.0", "500", "", ids[i]).dump(), "application/json"))
+              .body_json();
       const bool update = j.is_object() && j.value("update", false);
       check_disagrees += update != (before[i] == 200) ? 1 : 0;
     }
@@ -484,11 +492,12 @@ TEST(PatchRollout, RolloutPercentIsStickyPerDeviceIdAcrossRestartAndHeaderOrQuer
   EXPECT_EQ(changed_query, 0);
   EXPECT_EQ(s.device("5.0.0", "500").status, 404);
 
-  std::printf("[patch] rollout 20%% over %zu device ids (seed %llu): %d got the patch, %d got 404; no id: %d; "
-              "?device_id= vs header differ: %d; check endpoint disagrees: %d; changed after restart: %d (query: %d); "
-              "%zu requests in %.0f ms; test %.0f ms\n",
-              kDevices, static_cast<unsigned long long>(kDeviceSeed), got, count(before, 404), anonymous.status,
-              query_vs_header, check_disagrees, changed, changed_query, kDevices, phase_ms, ms_since(t0));
+  std::printf(
+      "[patch] rollout 20%% over %zu device ids (seed %llu): %d got the patch, %d got 404; no id: %d; "
+      "?device_id= vs header differ: %d; check endpoint disagrees: %d; changed after restart: %d (query: %d); "
+      "%zu requests in %.0f ms; test %.0f ms\n",
+      kDevices, static_cast<unsigned long long>(kDeviceSeed), got, count(before, 404), anonymous.status,
+      query_vs_header, check_disagrees, changed, changed_query, kDevices, phase_ms, ms_since(t0));
 }
 
 // ---- 3. preview devices ---------------------------------------------------------------------------
@@ -575,7 +584,8 @@ TEST(PatchRevoke, RevocationTakesEffectAtOnceIsUndoneByUnrevokeAndIsAudited) {
   EXPECT_EQ(empty.status, 200) << empty.describe();
   EXPECT_TRUE(empty.body.empty()) << empty.describe();
   EXPECT_EQ(empty.header("X-Patch-Revoked"), id) << empty.describe();
-  EXPECT_EQ(s.check(check_body("3.4.0", "18221")).body_json(), json({{"update", false}, {"revoked", true}, {"patch_id", id}}));
+  EXPECT_EQ(s.check(check_body("3.4.0", "18221")).body_json(),
+            json({{"update", false}, {"revoked", true}, {"patch_id", id}}));
   EXPECT_EQ(s.device("3.4.0", "18222").status, 404) << "only where the revoked patch applied";
 
   auto bogus = s.cli({"patch", "revoke", "00000000-0000-4000-8000-000000000000", "--app", std::string(kApp)});
@@ -589,7 +599,8 @@ TEST(PatchRevoke, RevocationTakesEffectAtOnceIsUndoneByUnrevokeAndIsAudited) {
   ASSERT_TRUE(db) << db.error().message();
   auto tx = (*db)->begin_read();
   ASSERT_TRUE(tx) << tx.error().message();
-  auto q = tx->query("SELECT action, coalesce(target, ''), actor FROM audit_log WHERE action LIKE 'patch.%' ORDER BY id");
+  auto q =
+      tx->query("SELECT action, coalesce(target, ''), actor FROM audit_log WHERE action LIKE 'patch.%' ORDER BY id");
   ASSERT_TRUE(q) << q.error().message();
   std::vector<std::string> actions;
   std::map<std::string, int> for_patch;
@@ -604,10 +615,11 @@ TEST(PatchRevoke, RevocationTakesEffectAtOnceIsUndoneByUnrevokeAndIsAudited) {
   EXPECT_EQ(actions, (std::vector<std::string>{"patch.publish", "patch.revoke", "patch.unrevoke", "patch.revoke"}));
   EXPECT_EQ(for_patch["patch.revoke"], 2);
   EXPECT_EQ(for_patch["patch.unrevoke"], 1);
-  std::printf("[patch] revoke: next GET %d (%zu bytes), check %s (from a device holding it: %s), earlier link %d; "
-              "unrevoke: %d; revoked with answer \"empty\": %d with %zu bytes; audit_log:",
-              gone.status, gone.body.size(), after.dump().c_str(), holder.dump().c_str(), link.status, back.status, empty.status,
-              empty.body.size());
+  std::printf(
+      "[patch] revoke: next GET %d (%zu bytes), check %s (from a device holding it: %s), earlier link %d; "
+      "unrevoke: %d; revoked with answer \"empty\": %d with %zu bytes; audit_log:",
+      gone.status, gone.body.size(), after.dump().c_str(), holder.dump().c_str(), link.status, back.status,
+      empty.status, empty.body.size());
   for (const auto& a : actions) std::printf(" %s", a.c_str());
   std::printf("\n");
 }
@@ -720,11 +732,12 @@ TEST(PatchCheck, CheckAnswersByHashAndItsLinksAreSingleUseEvenUnderConcurrencyAn
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(gone, kRacers - 1);
 
-  std::printf("[patch] check: 4 ways of naming the current patch -> update:false; link: first GET %d (%zu bytes, "
-              "sha256 ok), second %d (%s); forged (nonce, expiry, MAC) -> %d %d %d, garbage %d; %d concurrent "
-              "GETs of one link -> %d x 200, %d x 410, %d other; test %.0f ms\n",
-              first.status, first.body.size(), second.status, second.body_json().value("error", "?").c_str(),
-              forged[0], forged[1], forged[2], garbage.status, kRacers, ok, gone, other, ms_since(t0));
+  std::printf(
+      "[patch] check: 4 ways of naming the current patch -> update:false; link: first GET %d (%zu bytes, "
+      "sha256 ok), second %d (%s); forged (nonce, expiry, MAC) -> %d %d %d, garbage %d; %d concurrent "
+      "GETs of one link -> %d x 200, %d x 410, %d other; test %.0f ms\n",
+      first.status, first.body.size(), second.status, second.body_json().value("error", "?").c_str(), forged[0],
+      forged[1], forged[2], garbage.status, kRacers, ok, gone, other, ms_since(t0));
 }
 
 TEST(PatchCheck, LinksExpireAfterPatchLinkTtlAndDoNotSurviveARestart) {
@@ -751,9 +764,10 @@ TEST(PatchCheck, LinksExpireAfterPatchLinkTtlAndDoNotSurviveARestart) {
   ASSERT_TRUE(s.restart());
   Http after = s.get(before_restart);
   expect_error_json(after, 410, "gone");
-  std::printf("[patch] --patch-link-ttl-s 1: link (expires_at %s) used after %.0f ms -> %d \"%s\"; link from before "
-              "a restart -> %d\n",
-              expires_at.c_str(), ms_since(issued), r.status, r.body_json().value("message", "").c_str(), after.status);
+  std::printf(
+      "[patch] --patch-link-ttl-s 1: link (expires_at %s) used after %.0f ms -> %d \"%s\"; link from before "
+      "a restart -> %d\n",
+      expires_at.c_str(), ms_since(issued), r.status, r.body_json().value("message", "").c_str(), after.status);
 }
 
 // HEAD is safe (RFC 9110 §9.2.1): it must not use up a single-use link, nor count as a download.
@@ -815,14 +829,16 @@ TEST(PatchTemplate, PathTemplateServesTheIosPatchAndUnknownPathsStill404WithJson
   // The static URL still works, for both platforms.
   expect_patch(s.get(patch_path("android", "3.4.0", "18221")), android, pa);
   std::string statuses;
-  for (const char* path : {"/rc/3.4.0/18221.json", "/rc/3.4.0/18221.config/x", "/nope", "/rc/3.4.0/", "/rc//18221.config"}) {
+  for (const char* path :
+       {"/rc/3.4.0/18221.json", "/rc/3.4.0/18221.config/x", "/nope", "/rc/3.4.0/", "/rc//18221.config"}) {
     Http u = s.get(path);
     expect_error_json(u, 404, "not_found");
     statuses += std::string(" ") + path + "=" + std::to_string(u.status);
   }
-  std::printf("[patch] template /rc/{short}/{build}.config: /rc/3.4.0/18221.config -> %d (%zu bytes, the iOS patch), "
-              "18222 -> %d (%zu bytes); unknown:%s\n",
-              r.status, r.body.size(), none.status, none.body.size(), statuses.c_str());
+  std::printf(
+      "[patch] template /rc/{short}/{build}.config: /rc/3.4.0/18221.config -> %d (%zu bytes, the iOS patch), "
+      "18222 -> %d (%zu bytes); unknown:%s\n",
+      r.status, r.body.size(), none.status, none.body.size(), statuses.c_str());
 }
 
 // ---- 7. signature line --------------------------------------------------------------------------------
@@ -862,10 +878,11 @@ TEST(PatchSignatureLine, FirstLineCarriesTheSignatureAndTheRestIsTheFile) {
 
   s.app_set("--patch-signature-line", "false");
   expect_patch(s.device("3.4.0", "18221"), f, p);
-  std::printf("[patch] signature line: body %zu bytes = %zu-byte line + %zu-byte file; openssl on the rest: \"%s\"; "
-              "check size %zu; sha256 of the bytes sent matches the check's sha256: %s, X-Patch-SHA256: %s\n",
-              r.body.size(), first_line.size() + 1, rest.size(), verified.c_str(), c.value("size", size_t{0}),
-              check_sha_matches_body ? "yes" : "no", header_sha_matches_body ? "yes" : "no");
+  std::printf(
+      "[patch] signature line: body %zu bytes = %zu-byte line + %zu-byte file; openssl on the rest: \"%s\"; "
+      "check size %zu; sha256 of the bytes sent matches the check's sha256: %s, X-Patch-SHA256: %s\n",
+      r.body.size(), first_line.size() + 1, rest.size(), verified.c_str(), c.value("size", size_t{0}),
+      check_sha_matches_body ? "yes" : "no", header_sha_matches_body ? "yes" : "no");
 }
 
 // A strong ETag names one representation: turning the signature line on changes the bytes, so a
@@ -904,7 +921,8 @@ TEST(PatchOfflineSignature, AnOfflineSignatureThatDoesNotVerifyIsRefusedAndPubli
   write_file(f2_path, f2);
   auto gen = shell("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + quoted(key));
   ASSERT_EQ(gen.first, 0) << gen.second;
-  auto sign = shell("openssl dgst -sha256 -sign " + quoted(key) + " -out " + quoted(foreign_sig) + " " + quoted(f2_path));
+  auto sign =
+      shell("openssl dgst -sha256 -sign " + quoted(key) + " -out " + quoted(foreign_sig) + " " + quoted(f2_path));
   ASSERT_EQ(sign.first, 0) << sign.second;
 
   struct Case {
@@ -943,9 +961,10 @@ TEST(PatchOfflineSignature, AnOfflineSignatureThatDoesNotVerifyIsRefusedAndPubli
   ASSERT_EQ(with_good.size(), 2u) << with_good.dump();
   EXPECT_EQ(with_good[0].value("signed_offline", false), true) << with_good.dump();
   expect_patch(s.device("3.4.1", "7"), f1, again);
-  std::printf("[patch] offline signatures refused (patch list unchanged: %s):%s\n  control (valid offline "
-              "signature): accepted, signed_offline=%s\n",
-              after == listed ? "yes" : "no", summary.c_str(), with_good[0].value("signed_offline", false) ? "true" : "false");
+  std::printf(
+      "[patch] offline signatures refused (patch list unchanged: %s):%s\n  control (valid offline "
+      "signature): accepted, signed_offline=%s\n",
+      after == listed ? "yes" : "no", summary.c_str(), with_good[0].value("signed_offline", false) ? "true" : "false");
 }
 
 // ---- 9. counters --------------------------------------------------------------------------------------------
@@ -999,10 +1018,11 @@ TEST(PatchCounters, ChecksAndDownloadsAreCountedPerAppVersionAndSurviveARestart)
   EXPECT_EQ(s.get(patch_path("ios", "3.4.0", "9")).status, 200);
   const json c3 = counters();
   EXPECT_EQ(c3["by_version"]["3.4.0"].value("downloads", 0), 3) << c3.dump();
-  std::printf("[patch] counters: checks %d downloads %d, by_version %s; after restart %s; after one more download "
-              "3.4.0 downloads %d\n%s",
-              c1.value("checks", 0), c1.value("downloads", 0), c1["by_version"].dump().c_str(),
-              c2["by_version"].dump().c_str(), c3["by_version"]["3.4.0"].value("downloads", 0), text.out.c_str());
+  std::printf(
+      "[patch] counters: checks %d downloads %d, by_version %s; after restart %s; after one more download "
+      "3.4.0 downloads %d\n%s",
+      c1.value("checks", 0), c1.value("downloads", 0), c1["by_version"].dump().c_str(), c2["by_version"].dump().c_str(),
+      c3["by_version"]["3.4.0"].value("downloads", 0), text.out.c_str());
 }
 
 // ---- 10. bad input --------------------------------------------------------------------------------------------
@@ -1037,8 +1057,10 @@ TEST(PatchCheckInput, MalformedChecksGetJsonErrorsAndAnOversizedBodyIs413AndClos
   ASSERT_EQ(big.size(), 16u * 1024 + 1);
   RawConnection c(s.port());
   ASSERT_TRUE(c.connected());
-  ASSERT_TRUE(c.send_all("POST /api/v1/patches/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         "Content-Length: " + std::to_string(big.size()) + "\r\n\r\n" + big));
+  ASSERT_TRUE(
+      c.send_all("POST /api/v1/patches/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 "Content-Length: " +
+                 std::to_string(big.size()) + "\r\n\r\n" + big));
   const std::string raw = c.read_until_close(3s);
   EXPECT_TRUE(raw.starts_with("HTTP/1.1 413")) << raw;
   EXPECT_TRUE(c.peer_closed()) << "the connection stayed open:\n" << raw;
@@ -1051,11 +1073,46 @@ TEST(PatchCheckInput, MalformedChecksGetJsonErrorsAndAnOversizedBodyIs413AndClos
   EXPECT_EQ(at_limit.status, 200) << at_limit.describe();
   EXPECT_EQ(at_limit.body_json().value("update", false), true);
 
-  std::printf("[patch] bad input: non-JSON %d, version \"abc\" %d (%s), unknown app %d, GET %d; %zu-byte body -> "
-              "%s, closed=%d, responses=%d; %zu-byte body -> %d\n",
-              not_json.status, bad_version.status, bad_version.body_json().value("message", "").c_str(),
-              unknown_app.status, wrong_method.status, big.size(), raw.substr(0, raw.find("\r\n")).c_str(),
-              c.peer_closed() ? 1 : 0, count_responses(raw), limit.size(), at_limit.status);
+  std::printf(
+      "[patch] bad input: non-JSON %d, version \"abc\" %d (%s), unknown app %d, GET %d; %zu-byte body -> "
+      "%s, closed=%d, responses=%d; %zu-byte body -> %d\n",
+      not_json.status, bad_version.status, bad_version.body_json().value("message", "").c_str(), unknown_app.status,
+      wrong_method.status, big.size(), raw.substr(0, raw.find("\r\n")).c_str(), c.peer_closed() ? 1 : 0,
+      count_responses(raw), limit.size(), at_limit.status);
+}
+
+}  // namespace
+}  // namespace ota::testing
+
+namespace ota::testing {
+namespace {
+
+// Regression: garbage collection once counted only Expo assets as references, so after the grace
+// period it deleted every patch's bytes (and the patch then failed to load).
+TEST(PatchGc, GarbageCollectionKeepsPatchBytesAndFsckCountsThemAsReferenced) {
+  PatchServer s({"--gc-grace-s", "1", "--gc-interval-s", "0"});
+  ASSERT_TRUE(s.init());
+  const std::string live = patch_bytes("kept by gc", 900, 7);
+  const std::string revoked = patch_bytes("revoked, kept for unrevoke", 900, 8);
+  json p = s.publish(live, {"--version", "3.4.0", "--build", "18221"});
+  json r = s.publish(revoked, {"--version", "3.5.0", "--build", "18300"});
+  ASSERT_TRUE(p.is_object() && r.is_object());
+  ASSERT_EQ(s.cli({"patch", "revoke", r["id"].get<std::string>(), "--app", std::string(kApp)}).exit_code, 0);
+  std::this_thread::sleep_for(1500ms);  // past the grace period of uploads and of the start
+  auto gc = s.cli({"gc"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(s.device("3.4.0", "18221").body, live);
+  // The bytes survive a restart (the snapshot reloads them from the store).
+  ASSERT_TRUE(s.stop());
+  auto fsck = run_otaserver({"fsck", "--data", s.data().string(), "--deep", "--json"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out << fsck.err;
+  json report = json::parse(fsck.out, nullptr, false);
+  EXPECT_EQ(report.value("referenced_blobs", -1), 2) << fsck.out;
+  EXPECT_EQ(report.value("orphans", -1), 0) << fsck.out;
+  ASSERT_TRUE(s.start());
+  EXPECT_EQ(s.device("3.4.0", "18221").body, live);
+  ASSERT_EQ(s.cli({"patch", "unrevoke", r["id"].get<std::string>(), "--app", std::string(kApp)}).exit_code, 0);
+  EXPECT_EQ(s.device("3.5.0", "18300").body, revoked);
 }
 
 }  // namespace
