@@ -43,5 +43,8 @@ std::string release_commands_help();
 int run_explain_command(std::span<const std::string> args);
 int run_adoption_command(std::span<const std::string> args);
 std::string insight_help(std::string_view name);
+int run_backup_command(std::span<const std::string> args);
+int run_restore_command(std::span<const std::string> args);
+std::string backup_commands_help(std::string_view name);
 
 }  // namespace ota::app

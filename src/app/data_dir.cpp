@@ -1,5 +1,7 @@
 #include "app/data_dir.h"
 
+#include "storage/backup.h"
+
 #include <sys/stat.h>
 
 #include "common/log.h"
@@ -40,6 +42,14 @@ Result<OpenDataDir> open_data_dir(const std::filesystem::path& root) {
   OTA_TRY(ensure_dir(root, 0750).context("data directory"));
   OTA_ASSIGN_OR_RETURN(DirLock lock, DirLock::acquire(paths.lock()));
   OTA_ASSIGN_OR_RETURN(std::string secret, load_or_create_secret(paths.secret()));
+  // A backup being streamed when the process died leaves its staging copy behind.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+    if (entry.is_directory() && entry.path().filename().string().starts_with(storage::kBackupTempPrefix)) {
+      std::filesystem::remove_all(entry.path(), ec);
+      spdlog::info("removed the unfinished backup {}", entry.path().string());
+    }
+  }
 
   metadata::DatabaseOptions db_options;
   db_options.path = paths.metadata();

@@ -16,6 +16,7 @@
 #include "app/data_dir.h"
 #include "app/exit_codes.h"
 #include "app/settings.h"
+#include "app/systemd_notify.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/strings.h"
@@ -101,6 +102,7 @@ class ShutdownCoordinator {
     if (sig <= 0) return;  // the server stopped on its own
     spdlog::info("shutdown signal={} in_flight={} grace_s={}", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                  server_.in_flight(), grace_.count());
+    notify_systemd("STOPPING=1");
     server_.stop();
     auto deadline = std::chrono::steady_clock::now() + grace_;
     while (!is_finished() && std::chrono::steady_clock::now() < deadline) {
@@ -292,6 +294,11 @@ int run_serve(std::span<const std::string> args) {
                cfg.str("data"), base_url(host, port), public_url, cfg.uint("workers"), data->schema_version);
   std::printf("otaserver listening on %s\n", base_url(host, port).c_str());
   std::fflush(stdout);
+  // The socket is listening (the kernel queues connections until the workers start) and the
+  // catalogs are loaded: ready as far as systemd's Type=notify is concerned.
+  if (!notify_systemd("READY=1\nSTATUS=serving on " + base_url(host, port))) {
+    spdlog::warn("could not notify systemd (NOTIFY_SOCKET is set but unusable)");
+  }
 
   Status served;
   {

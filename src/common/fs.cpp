@@ -63,6 +63,13 @@ Status fsync_dir(const std::filesystem::path& dir) {
   return ok();
 }
 
+Status fsync_file(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error(errno, "cannot open", path);
+  if (::fsync(fd.get()) != 0) return errno_error(errno, "cannot sync", path);
+  return ok();
+}
+
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode) {
   // pid plus a per-process counter: concurrent writers of the same path never share a temp file.
   static std::atomic<uint64_t> counter{0};

@@ -46,6 +46,8 @@ Result<std::string> read_file(const std::filesystem::path& path, size_t max_byte
 Status write_file_atomic(const std::filesystem::path& path, std::string_view content, mode_t mode = 0644);
 
 Status fsync_dir(const std::filesystem::path& dir);
+// fsyncs a file's content.
+Status fsync_file(const std::filesystem::path& path);
 
 // Creates `dir` (and parents) with `mode` if missing; refuses a symlink or a non-directory.
 Status ensure_dir(const std::filesystem::path& dir, mode_t mode = 0750);

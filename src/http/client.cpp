@@ -95,4 +95,33 @@ Result<ApiResponse> ApiClient::del(const std::string& path) {
   return impl_->finish(impl_->client.Delete(path.c_str(), impl_->headers));
 }
 
+Status ApiClient::get_stream(const std::string& path, const std::function<Status(std::string_view)>& receiver) {
+  int status = 0;
+  std::string error_body;
+  Status received = ok();
+  auto r = impl_->client.Get(
+      path.c_str(), impl_->headers,
+      [&](const httplib::Response& response) {
+        status = response.status;
+        return true;
+      },
+      [&](const char* data, size_t length) {
+        if (status < 200 || status >= 300) {
+          if (error_body.size() < 64 * 1024) error_body.append(data, length);
+          return true;
+        }
+        received = receiver(std::string_view(data, length));
+        return static_cast<bool>(received);
+      });
+  if (!received) return received;
+  if (!r) {
+    return unavailable("cannot reach " + impl_->server + " (" + httplib::to_string(r.error()) +
+                       "), or the transfer broke off; is the server running, and is --server right?");
+  }
+  r->body = std::move(error_body);
+  auto finished = impl_->finish(r);
+  if (!finished) return finished.error();
+  return ok();
+}
+
 }  // namespace ota::http

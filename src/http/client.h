@@ -2,6 +2,7 @@
 // generate, publish). Lives here because http/ is the only module that includes httplib.h.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -35,6 +36,9 @@ class ApiClient {
   Result<ApiResponse> put_bytes(const std::string& path, std::string_view bytes);
   Result<ApiResponse> put_json(const std::string& path, const std::string& json);
   Result<ApiResponse> del(const std::string& path);
+  // A GET whose 2xx body goes to `receiver` piece by piece as it arrives (large downloads such as
+  // backups). A non-2xx answer becomes an Error with the server's message; so does a receiver error.
+  Status get_stream(const std::string& path, const std::function<Status(std::string_view)>& receiver);
 
  private:
   struct Impl;

@@ -31,6 +31,9 @@ void install_insight_routes(httplib::Server& svr, const Services& services, cons
 inline constexpr char kSessionCookie[] = "ota_session";
 std::optional<std::string> cookie_value(std::string_view header, std::string_view name);
 
+// GET /api/v1/backup: a consistent backup streamed as a tar archive.
+void install_backup_routes(httplib::Server& svr, const Services& services);
+
 // /api/v1/...: the admin and publishing API.
 void install_api_routes(httplib::Server& svr, const Services& services, const ServerOptions& options);
 

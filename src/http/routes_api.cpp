@@ -74,6 +74,7 @@ const std::vector<ApiRoute>& api_routes() {
     r.push_back({"POST", std::regex("/api/v1/tokens"), auth::Scope::kAdmin, false});
     r.push_back({"DELETE", std::regex("/api/v1/tokens/([A-Za-z0-9]{12})"), auth::Scope::kAdmin, false});
     r.push_back({"GET", std::regex("/api/v1/audit"), auth::Scope::kAdmin, false});
+    r.push_back({"GET", std::regex("/api/v1/backup"), auth::Scope::kAdmin, false});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/adoption"), auth::Scope::kRead, true});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/explain"), auth::Scope::kRead, true});
     r.push_back({"GET", std::regex("/api/v1/apps/" + app + "/runtime-versions"), auth::Scope::kRead, true});

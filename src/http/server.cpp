@@ -192,6 +192,7 @@ struct Server::Impl {
     install_patch_routes(svr, services);
     install_admin_routes(svr, services, options);
     install_insight_routes(svr, services, options);
+    install_backup_routes(svr, services);
 #ifdef OTA_TEST_HOOKS
     // Lets tests prove that a handler exception never reaches the client (W9).
     svr.Get("/__test/throw", [](const httplib::Request&, httplib::Response&) {

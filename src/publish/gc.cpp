@@ -105,6 +105,7 @@ Result<GcReport> collect_garbage(storage::Storage& storage, const GcOptions& opt
     garbage.emplace_back(d, size);
     return true;
   }));
+  auto no_backup_in_progress = storage.hold_deletions();
   for (const auto& [d, size] : garbage) {
     if (!options.dry_run) OTA_TRY(storage.blobs().remove(d));
     ++report.blobs_removed;

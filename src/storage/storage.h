@@ -79,6 +79,11 @@ class Storage {
   // True if `digest` was uploaded less than `grace_ms` before `now_ms`. Forgets older entries.
   bool recently_uploaded(const Sha256& digest, int64_t now_ms, int64_t grace_ms) OTA_EXCLUDES(pins_mutex_);
 
+  // Blob deletions (garbage collection) hold this while they delete; a backup holds it between
+  // copying the metadata and checkpointing the blobs, so no blob the copied metadata references
+  // can disappear in between.
+  std::unique_lock<std::mutex> hold_deletions() { return std::unique_lock(deletions_mutex_); }
+
  private:
   friend class BlobLease;
   void pin(const Sha256& d) OTA_EXCLUDES(pins_mutex_);
@@ -87,6 +92,7 @@ class Storage {
   std::unique_ptr<metadata::Database> db_;
   std::unique_ptr<blobs::BlobStore> blobs_;
   mutable std::mutex pins_mutex_;
+  std::mutex deletions_mutex_;
   std::map<Sha256, int> pins_ OTA_GUARDED_BY(pins_mutex_);
   std::map<Sha256, int64_t> uploads_ OTA_GUARDED_BY(pins_mutex_);
 };

@@ -7,6 +7,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
 namespace ota::blobs {
@@ -200,6 +201,18 @@ uint64_t BlobStore::approximate_bytes() const {
   db_->GetIntProperty(rocksdb::DB::Properties::kTotalSstFilesSize, &sst);
   db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
   return sst + mem;
+}
+
+Status BlobStore::checkpoint_to(const std::filesystem::path& directory) {
+  rocksdb::Checkpoint* raw = nullptr;
+  rocksdb::Status st = rocksdb::Checkpoint::Create(db_.get(), &raw);
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  if (st.ok()) st = checkpoint->CreateCheckpoint(directory.string(), /*log_size_for_flush=*/0);
+  if (!st.ok()) {
+    ErrorCode code = st.IsNoSpace() ? ErrorCode::kNoSpace : ErrorCode::kUnavailable;
+    return Error(code, "blob store checkpoint to " + directory.string() + " failed: " + st.ToString());
+  }
+  return ok();
 }
 
 }  // namespace ota::blobs

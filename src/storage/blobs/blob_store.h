@@ -86,6 +86,11 @@ class BlobStore {
   // Bytes on disk (SST files plus memtables), for metrics and logs.
   uint64_t approximate_bytes() const;
 
+  // A consistent point-in-time copy of the store in `directory` (which must not exist), openable
+  // by BlobStore::open. Files are hard-linked when `directory` is on the same filesystem (instant,
+  // no extra space) and copied otherwise. The memtable is flushed first, so no log is needed.
+  Status checkpoint_to(const std::filesystem::path& directory);
+
  private:
   BlobStore(BlobStoreOptions options, std::unique_ptr<rocksdb::DB> db);
   Status write_batch(std::span<const std::pair<Sha256, std::string_view>> entries);

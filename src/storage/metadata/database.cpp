@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "common/fs.h"
+
 namespace ota::metadata {
 namespace {
 
@@ -168,6 +170,50 @@ Result<WriteTransaction> Database::begin_write() {
   std::unique_lock lock(writer_mutex_);
   OTA_TRY(writer_->exec("BEGIN IMMEDIATE").context("begin transaction"));
   return WriteTransaction(std::move(lock), writer_.get());
+}
+
+Status Database::backup_to(const std::filesystem::path& destination) {
+  if (std::filesystem::exists(destination)) {
+    return Error(ErrorCode::kConflict, "the backup target " + destination.string() + " exists already");
+  }
+  std::unique_ptr<Connection> source;
+  {
+    std::unique_lock lock(readers_mutex_);
+    reader_returned_.wait(lock, [&]() OTA_REQUIRES(readers_mutex_) { return !idle_readers_.empty(); });
+    source = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+  }
+  struct ReturnReader {
+    Database* db;
+    std::unique_ptr<Connection>& conn;
+    ~ReturnReader() { db->return_reader(std::move(conn)); }
+  } give_back{this, source};
+
+  sqlite3* target = nullptr;
+  int rc = sqlite3_open_v2(destination.c_str(), &target, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> target_handle(target, sqlite3_close_v2);
+  if (rc != SQLITE_OK) {
+    return Error(ErrorCode::kUnavailable, "cannot create " + destination.string() + ": " +
+                                              (target ? sqlite3_errmsg(target) : sqlite3_errstr(rc)));
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(target, "main", source->db_, "main");
+  if (backup == nullptr) return Error(ErrorCode::kInternal, std::string("sqlite backup: ") + sqlite3_errmsg(target));
+  // One step copies every page under one read lock: a single consistent snapshot.
+  rc = sqlite3_backup_step(backup, -1);
+  int finished = sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE || finished != SQLITE_OK) {
+    std::filesystem::remove(destination);
+    return Error(rc == SQLITE_FULL ? ErrorCode::kNoSpace : ErrorCode::kUnavailable,
+                 std::string("sqlite backup to ") + destination.string() + " failed: " + sqlite3_errstr(rc));
+  }
+  // The copy keeps the source's journal mode (WAL); checkpoint it into the main file so the
+  // backup is one self-contained file.
+  if (sqlite3_exec(target, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
+    return Error(ErrorCode::kUnavailable, std::string("sqlite backup: ") + sqlite3_errmsg(target));
+  }
+  target_handle.reset();
+  return fsync_file(destination);
 }
 
 Result<ReadTransaction> Database::begin_read() {

@@ -155,6 +155,11 @@ class Database {
 
   const std::filesystem::path& path() const { return options_.path; }
 
+  // Writes a consistent copy of the whole database to `destination` (a new file), from one read
+  // snapshot: writers keep going meanwhile. The copy is fsync'ed and independent of this file's
+  // location (nothing absolute is stored).
+  Status backup_to(const std::filesystem::path& destination);
+
  private:
   friend class ReadTransaction;
   explicit Database(DatabaseOptions options) : options_(std::move(options)) {}
