@@ -311,17 +311,20 @@ int run_gc(std::span<const std::string> args) {
 constexpr Setting kFsckSettings[] = {
     {"data", Type::kPath, "./data", "the data directory to check (the server must be stopped)"},
     {"deep", Type::kBool, "false", "also re-hash every blob (reads everything)"},
+    {"orphans", Type::kBool, "false", "list the orphaned blobs (digest and size; at most 1000)"},
     {"json", Type::kBool, "false", "print the report as JSON"},
     {"config", Type::kPath, "", "read settings from this file", 0, 0, {}, false},
 };
 
 std::string fsck_help() {
-  return "usage: otaserver fsck --data DIR [--deep] [--json]\n"
+  return "usage: otaserver fsck --data DIR [--deep] [--orphans] [--json]\n"
          "\n"
-         "Checks a data directory: SQLite integrity and foreign keys; every blob an update references is\n"
+         "Checks a data directory: SQLite integrity and foreign keys; every blob an update or patch references is\n"
          "present with its size; every update has its launch asset; with --deep, every blob hashes to its\n"
-         "key. Orphaned blobs are counted (garbage collection removes them). Exits 0 when consistent, 1\n"
-         "when not. Needs the server stopped: only one process may open the blob store.\n"
+         "key. Orphaned blobs (uploads never committed, or no longer referenced) are counted, and listed\n"
+         "with --orphans; they are not a problem (garbage collection removes them). Exits 0 when consistent,\n"
+         "1 when not.\n"
+         "Needs the server stopped: only one process may open the blob store.\n"
          "\nFlags:\n" +
          config::describe_flags(kFsckSettings);
 }
@@ -343,12 +346,19 @@ int run_fsck(std::span<const std::string> args) {
               {"referenced_blobs", report->referenced_blobs}, {"blobs", report->blobs},
               {"blob_bytes", report->blob_bytes}, {"orphans", report->orphans}, {"orphan_bytes", report->orphan_bytes},
               {"hashed", report->hashed}, {"problems", report->problems}};
+    j["orphan_list"] = json::array();
+    for (const auto& [digest, size] : report->orphan_list) j["orphan_list"].push_back({{"sha256", digest}, {"size", size}});
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%d update groups, %d updates, %d referenced blobs, %d blobs (%s), %d orphans (%s)%s\n",
                 report->groups, report->updates, report->referenced_blobs, report->blobs,
                 format_bytes(report->blob_bytes).c_str(), report->orphans, format_bytes(report->orphan_bytes).c_str(),
                 cfg.flag("deep") ? (", " + std::to_string(report->hashed) + " re-hashed").c_str() : "");
+    if (cfg.flag("orphans")) {
+      for (const auto& [digest, size] : report->orphan_list) {
+        std::printf("orphan: %s %s\n", digest.c_str(), format_bytes(size).c_str());
+      }
+    }
     for (const auto& p : report->problems) std::printf("PROBLEM: %s\n", p.c_str());
     std::printf("%s\n", report->ok() ? "consistent" : "INCONSISTENT");
   }

@@ -110,6 +110,7 @@ Result<FsckReport> check_consistency(storage::Storage& storage, bool deep) {
     if (!expected.contains(d)) {
       ++r.orphans;
       r.orphan_bytes += size;
+      if (r.orphan_list.size() < 1000) r.orphan_list.emplace_back(d.base64url(), size);
     }
     if (deep) all.push_back(d);
     return true;

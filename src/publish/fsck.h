@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -24,8 +25,9 @@ struct FsckReport {
   uint64_t blob_bytes = 0;
   int orphans = 0;
   uint64_t orphan_bytes = 0;
-  int hashed = 0;  // blobs re-hashed (deep)
-  std::vector<std::string> problems;  // empty means consistent
+  std::vector<std::pair<std::string, uint64_t>> orphan_list;  // base64url digest and size, first 1000
+  int hashed = 0;                                             // blobs re-hashed (deep)
+  std::vector<std::string> problems;                          // empty means consistent
   bool ok() const { return problems.empty(); }
 };
 

@@ -301,3 +301,47 @@ TEST(Systemd, ReadyIsSentOnceServingAndStoppingOnSigterm) {
 
 }  // namespace
 }  // namespace ota::testing
+
+namespace ota::testing {
+namespace {
+
+TEST(Fsck, ListsOrphansWithoutFailingAndFailsOnABlobThatDoesNotMatch) {
+  TempDir tmp;
+  OpsServer s;
+  ASSERT_TRUE(s.start(tmp / "data", true));
+  ASSERT_EQ(s.publish("update1", "one").exit_code, 0);
+  // An upload whose publish never commits: an orphan.
+  std::string bytes = "uploaded but never committed";
+  std::string digest = expo::sha256_base64url(bytes);
+  auto put = expo::http_request(s.proc->port(), "PUT", "/api/v1/blobs/" + digest,
+                                {{"Authorization", "Bearer " + s.token}}, bytes);
+  ASSERT_EQ(put.status, 201) << put.body;
+  ASSERT_TRUE(s.proc->stop(SIGTERM));
+
+  auto fsck = run_otaserver({"fsck", "--data", (tmp / "data").string(), "--orphans"});
+  EXPECT_EQ(fsck.exit_code, 0) << fsck.out;
+  EXPECT_NE(fsck.out.find("orphan: " + digest), std::string::npos) << fsck.out;
+  EXPECT_NE(fsck.out.find("1 orphans"), std::string::npos) << fsck.out;
+  auto as_json = run_otaserver({"fsck", "--data", (tmp / "data").string(), "--json"});
+  json report = json::parse(as_json.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << as_json.out;
+  EXPECT_EQ(report["orphan_list"][0]["sha256"], digest);
+  EXPECT_EQ(report["orphan_list"][0]["size"], bytes.size());
+
+  // A referenced blob that no longer matches what the metadata recorded: fsck fails and says which.
+  {
+    auto db = metadata::Database::open({.path = tmp / "data" / "metadata.db"});
+    ASSERT_TRUE(db);
+    auto tx = (*db)->begin_write();
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(tx->execute("UPDATE assets SET size = size + 1 WHERE sha256 = (SELECT min(sha256) FROM assets)"));
+    ASSERT_TRUE(tx->commit());
+  }
+  auto broken = run_otaserver({"fsck", "--data", (tmp / "data").string()});
+  EXPECT_EQ(broken.exit_code, 1) << broken.out;
+  EXPECT_NE(broken.out.find("PROBLEM: blob"), std::string::npos) << broken.out;
+  EXPECT_NE(broken.out.find("INCONSISTENT"), std::string::npos) << broken.out;
+}
+
+}  // namespace
+}  // namespace ota::testing
