@@ -2,7 +2,9 @@
 
 #include "storage/backup.h"
 
+#include <pwd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/log.h"
 #include "crypto/digest.h"
@@ -39,6 +41,16 @@ Result<std::string> load_or_create_secret(const std::filesystem::path& path) {
 
 Result<OpenDataDir> open_data_dir(const std::filesystem::path& root) {
   DataDirPaths paths{root};
+  // root working on a service user's data directory would leave root-owned files (RocksDB's,
+  // SQLite's journal) that the service can no longer open.
+  struct stat st {};
+  if (::geteuid() == 0 && ::stat(root.c_str(), &st) == 0 && st.st_uid != 0) {
+    const passwd* owner = ::getpwuid(st.st_uid);
+    std::string name = owner ? owner->pw_name : std::to_string(st.st_uid);
+    return Error(ErrorCode::kForbidden, "the data directory " + root.string() + " belongs to user " + name +
+                                            "; run this as that user so every file stays theirs: runuser -u " + name +
+                                            " -- otaserver ...");
+  }
   OTA_TRY(ensure_dir(root, 0750).context("data directory"));
   OTA_ASSIGN_OR_RETURN(DirLock lock, DirLock::acquire(paths.lock()));
   OTA_ASSIGN_OR_RETURN(std::string secret, load_or_create_secret(paths.secret()));

@@ -345,3 +345,26 @@ TEST(Fsck, ListsOrphansWithoutFailingAndFailsOnABlobThatDoesNotMatch) {
 
 }  // namespace
 }  // namespace ota::testing
+
+namespace ota::testing {
+namespace {
+
+TEST(DataDir, RootIsToldToRunAsTheOwnerOfAServiceUsersDataDirectory) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root (what `sudo otaserver fsck` would be)";
+  TempDir tmp;
+  fs::path data = tmp / "data";
+  {
+    auto server = ServerProcess::start(data);
+    ASSERT_TRUE(server);
+    ASSERT_TRUE(server->stop(SIGTERM));
+  }
+  ASSERT_EQ(::chown(data.c_str(), 65534, 65534), 0);  // nobody
+  auto r = run_otaserver({"fsck", "--data", data.string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("run this as that user"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("runuser -u nobody -- otaserver"), std::string::npos) << r.err;
+  ASSERT_EQ(::chown(data.c_str(), 0, 0), 0);
+}
+
+}  // namespace
+}  // namespace ota::testing
