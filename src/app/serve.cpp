@@ -1,8 +1,10 @@
-// `otaserver serve`: open the data directory, serve HTTP, stop cleanly on SIGTERM/SIGINT.
+// `otaserver serve`: open the data directory, serve HTTP (or HTTPS), stop cleanly on SIGTERM/SIGINT,
+// reload the TLS certificate on SIGHUP.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <cstdio>
@@ -17,8 +19,10 @@
 #include "app/exit_codes.h"
 #include "app/settings.h"
 #include "app/systemd_notify.h"
+#include "app/tls_reloader.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/net.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "protocol/expo/service.h"
@@ -50,22 +54,60 @@ http::ServerOptions http_options(const config::Config& cfg) {
   o.access_log = cfg.flag("access_log");
   o.admin_session_ttl_s = static_cast<int64_t>(cfg.uint("admin_session_ttl_s"));
   o.metrics_token = cfg.str("metrics_token");
-  o.secure_cookies = starts_with(cfg.str("public_url"), "https://");
+  // With TLS on, the default public URL is https:// too.
+  o.secure_cookies =
+      starts_with(cfg.str("public_url"), "https://") || (cfg.str("public_url").empty() && !cfg.str("tls_cert").empty());
   return o;
 }
 
-std::string base_url(const std::string& host, int port) {
+std::string base_url(const std::string& host, int port, bool tls) {
   bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return (tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// The checks a setting's type cannot express; kInvalidArgument (exit 78) like load_config's.
+Status check_tls_settings(const config::Config& cfg) {
+  const bool cert = !cfg.str("tls_cert").empty(), key = !cfg.str("tls_key").empty();
+  if (cert == key) return ok();
+  const char* set = cert ? "tls_cert" : "tls_key";
+  const char* missing = cert ? "tls_key" : "tls_cert";
+  return invalid_argument(std::string(set) + " is set (" + cfg.value(set).source + ") but " + missing +
+                          " is not; set both to serve HTTPS (the certificate chain and its private key), or "
+                          "neither for plain HTTP");
+}
+
+Result<net::CidrSet> trusted_proxies(const config::Config& cfg) {
+  auto proxies = net::CidrSet::parse(cfg.str("trusted_proxies"));
+  if (!proxies) {
+    return invalid_argument("trusted_proxies (" + cfg.value("trusted_proxies").source +
+                            "): " + proxies.error().message());
+  }
+  return proxies;
+}
+
+// SIGHUP (`systemctl reload otaserver`): reload the certificate, telling systemd as it goes.
+void reload_on_signal(CertificateReloader* tls) {
+  if (tls == nullptr) {
+    spdlog::info("SIGHUP: nothing to reload (TLS is off; other settings need a restart)");
+    return;
+  }
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const int64_t usec = static_cast<int64_t>(now.tv_sec) * 1'000'000 + now.tv_nsec / 1000;
+  notify_systemd("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
+  bool replaced = tls->reload("SIGHUP");
+  notify_systemd(replaced ? "READY=1\nSTATUS=serving; TLS certificate reloaded"
+                          : "READY=1\nSTATUS=serving; TLS reload failed (see the log), previous certificate kept");
 }
 
 // Waits for SIGTERM/SIGINT on its own thread (the signals are blocked everywhere else), then
 // stops the listener and gives in-flight requests `grace` to finish before exiting anyway.
 // A second signal exits at once. The stores are crash-safe, so a forced exit loses nothing
-// that was acknowledged.
+// that was acknowledged. SIGHUP runs `on_reload` on the same thread and keeps serving.
 class ShutdownCoordinator {
  public:
-  ShutdownCoordinator(http::Server& server, std::chrono::seconds grace) : server_(server), grace_(grace) {
+  ShutdownCoordinator(http::Server& server, std::chrono::seconds grace, std::function<void()> on_reload)
+      : server_(server), grace_(grace), on_reload_(std::move(on_reload)) {
     thread_ = std::thread([this] { wait_for_signal(); });
   }
   ~ShutdownCoordinator() {
@@ -82,6 +124,7 @@ class ShutdownCoordinator {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);  // its default action would end the process
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     // A client that disconnects mid-response must not kill the process.
     std::signal(SIGPIPE, SIG_IGN);
@@ -93,10 +136,16 @@ class ShutdownCoordinator {
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
     timespec tick{0, 200'000'000};
     int sig = -1;
     while (!is_finished()) {
       sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig == SIGHUP) {
+        on_reload_();
+        sig = -1;
+        continue;
+      }
       if (sig > 0) break;
     }
     if (sig <= 0) return;  // the server stopped on its own
@@ -107,7 +156,8 @@ class ShutdownCoordinator {
     auto deadline = std::chrono::steady_clock::now() + grace_;
     while (!is_finished() && std::chrono::steady_clock::now() < deadline) {
       timespec short_tick{0, 100'000'000};
-      if (sigtimedwait(&set, nullptr, &short_tick) > 0) {
+      const int again = sigtimedwait(&set, nullptr, &short_tick);
+      if (again > 0 && again != SIGHUP) {
         spdlog::warn("shutdown second signal: exiting now in_flight={}", server_.in_flight());
         spdlog::default_logger()->flush();
         ::_exit(kExitFailure);
@@ -127,6 +177,7 @@ class ShutdownCoordinator {
 
   http::Server& server_;
   std::chrono::seconds grace_;
+  std::function<void()> on_reload_;
   std::mutex mutex_;
   std::condition_variable cv_;
   bool finished_ = false;
@@ -225,10 +276,29 @@ int run_serve(std::span<const std::string> args) {
     std::fputs(cfg.describe().c_str(), stdout);
     return kExitOk;
   }
+  auto proxies = trusted_proxies(cfg);
+  Status tls_settings = check_tls_settings(cfg);
+  if (!proxies || !tls_settings) {
+    std::fprintf(stderr, "otaserver: %s\n", (!proxies ? proxies.error() : tls_settings.error()).message().c_str());
+    return kExitConfig;
+  }
 
   log::setup(*log::parse_level(cfg.str("log_level")));
   ::umask(027);  // nothing the server creates is for other users
   ShutdownCoordinator::block_signals();
+
+  SystemClock clock;
+  // Before the data directory: a certificate problem is a configuration error (exit 78, which
+  // systemd does not restart), found without touching any data.
+  std::unique_ptr<CertificateReloader> tls;
+  if (!cfg.str("tls_cert").empty()) {
+    auto loaded_tls = CertificateReloader::load(cfg.str("tls_cert"), cfg.str("tls_key"), clock);
+    if (!loaded_tls) {
+      spdlog::error("startup failed: {}", loaded_tls.error().message());
+      return kExitConfig;
+    }
+    tls = std::move(*loaded_tls);
+  }
 
   auto data = open_data_dir(cfg.str("data"));
   if (!data) {
@@ -236,8 +306,9 @@ int run_serve(std::span<const std::string> args) {
     return data.error().code() == ErrorCode::kConflict ? kExitInUse : kExitFailure;
   }
 
-  SystemClock clock;
   http::ServerOptions options = http_options(cfg);
+  if (tls) options.tls = tls->store();
+  options.trusted_proxies = *proxies;
   http::Services services;
   // The server keeps a reference to `services`: they are completed below, before run().
   http::Server server(options, services);
@@ -250,7 +321,8 @@ int run_serve(std::span<const std::string> args) {
   }
   int port = *bound;
   std::string host = options.host;
-  std::string public_url = cfg.str("public_url").empty() ? base_url(host, port) : cfg.str("public_url");
+  const std::string listen_url = base_url(host, port, tls != nullptr);
+  std::string public_url = cfg.str("public_url").empty() ? listen_url : cfg.str("public_url");
 
   telemetry::UsageRecorder usage(clock);
   telemetry::HttpMetrics http_metrics;
@@ -290,19 +362,26 @@ int run_serve(std::span<const std::string> args) {
       return kExitFailure;
     }
   }
-  spdlog::info("serving version={} data={} listen={} public_url={} workers={} schema={}", OTA_VERSION,
-               cfg.str("data"), base_url(host, port), public_url, cfg.uint("workers"), data->schema_version);
-  std::printf("otaserver listening on %s\n", base_url(host, port).c_str());
+  spdlog::info("serving version={} data={} listen={} public_url={} workers={} schema={}", OTA_VERSION, cfg.str("data"),
+               listen_url, public_url, cfg.uint("workers"), data->schema_version);
+  std::printf("otaserver listening on %s\n", listen_url.c_str());
   std::fflush(stdout);
   // The socket is listening (the kernel queues connections until the workers start) and the
   // catalogs are loaded: ready as far as systemd's Type=notify is concerned.
-  if (!notify_systemd("READY=1\nSTATUS=serving on " + base_url(host, port))) {
+  if (!notify_systemd("READY=1\nSTATUS=serving on " + listen_url)) {
     spdlog::warn("could not notify systemd (NOTIFY_SOCKET is set but unusable)");
   }
 
   Status served;
   {
-    ShutdownCoordinator shutdown(server, std::chrono::seconds(cfg.uint("shutdown_grace_s")));
+    ShutdownCoordinator shutdown(server, std::chrono::seconds(cfg.uint("shutdown_grace_s")),
+                                 [&tls] { reload_on_signal(tls.get()); });
+    // Renewals that replace the files without a deploy hook (certbot's default) are picked up
+    // without a SIGHUP.
+    std::optional<Periodic> tls_watch;
+    if (tls) {
+      tls_watch.emplace(std::chrono::seconds(cfg.uint("tls_reload_check_s")), [&tls] { tls->reload_if_changed(); });
+    }
     std::optional<Periodic> gc;
     if (cfg.uint("gc_interval_s") > 0) {
       gc.emplace(std::chrono::seconds(cfg.uint("gc_interval_s")), [&services] { collect_garbage(services); });

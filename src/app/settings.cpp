@@ -14,7 +14,19 @@ constexpr Setting kServerSettings[] = {
     {"listen", Type::kHostPort, "127.0.0.1:8080",
      "address to serve HTTP on; keep 127.0.0.1 behind a reverse proxy, port 0 picks a free port"},
     {"public_url", Type::kUrl, "",
-     "base URL that devices reach this server at, written into manifests (default: http://<listen address>)"},
+     "base URL that devices reach this server at, written into manifests (default: http://<listen address>, "
+     "https:// with tls_cert)"},
+    {"tls_cert", Type::kPath, "",
+     "serve HTTPS only (TLS 1.2+) on --listen with this PEM certificate chain, leaf first (certbot: fullchain.pem); "
+     "needs tls_key; reloaded on SIGHUP and when the file changes"},
+    {"tls_key", Type::kPath, "",
+     "the unencrypted PEM private key of tls_cert (certbot: privkey.pem); keep it readable by the server user only"},
+    {"tls_reload_check_s", Type::kUInt, "30",
+     "how often to check tls_cert and tls_key for a renewal without a hook; SIGHUP (`systemctl reload`) is at once",
+     1, 86400},
+    {"trusted_proxies", Type::kString, "",
+     "comma-separated networks (e.g. 127.0.0.1/32,::1/128) of reverse proxies whose X-Forwarded-For names the client "
+     "in the logs and the audit log; empty: trust none"},
     {"port_file", Type::kPath, "", "after binding, write the listening port to this file (for scripts and tests)"},
     {"log_level", Type::kChoice, "info", "how much to log", 0, 0, "trace|debug|info|warn|error|off"},
     {"access_log", Type::kBool, "true", "log one line per HTTP request (method, path, status, bytes, ms)"},

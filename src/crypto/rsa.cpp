@@ -1,4 +1,5 @@
 #include "crypto/rsa.h"
+#include "crypto/openssl_ptr.h"
 #include "crypto/openssl_errors.h"
 
 #include <openssl/asn1.h>
@@ -31,17 +32,7 @@ constexpr int kMaxValidityDays = 36500;
 constexpr char kRemovePassphraseHint[] =
     "remove the passphrase, e.g. `openssl pkey -in key.pem -out plain.pem`, and use plain.pem";
 
-template <auto Free>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
 using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
 using X509NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME_free>>;
 using X509ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;

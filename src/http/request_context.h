@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "auth/sessions.h"
 #include "auth/tokens.h"
@@ -19,6 +20,10 @@ struct RequestContext {
   uint64_t id = 0;
   int64_t start_ns = 0;
   bool counted = false;                 // entered the in-flight count
+  // Who the request is from (http/forwarded.h): what the access log, the audit log and sessions
+  // record. Set once by the pre-routing hook; empty for requests the library refused before it.
+  std::string client_addr;
+  bool client_forwarded = false;        // client_addr came from a trusted proxy's X-Forwarded-For
   std::optional<auth::TokenInfo> token; // the authenticated admin token, for /api/v1 routes
   std::optional<auth::Session> session; // set when the token came from the admin page's cookie
   bool bare_error = false;              // send this 4xx without a JSON body (patch 404s)

@@ -43,7 +43,7 @@ bool guard_api_request(const httplib::Request& req, httplib::Response& res, cons
                        const ServerOptions& options);
 
 // Shared request helpers: a JSON object body (answers 400 and returns nullopt otherwise), and
-// the client's address for the audit log.
+// the client's address for the audit log (the forwarded client behind a trusted proxy).
 std::optional<nlohmann::json> json_body(const httplib::Request& req, httplib::Response& res);
 std::string peer(const httplib::Request& req);
 

@@ -168,7 +168,11 @@ std::optional<json> json_body(const httplib::Request& req, httplib::Response& re
   return j;
 }
 
-std::string peer(const httplib::Request& req) { return req.remote_addr + ":" + std::to_string(req.remote_port); }
+// Computed once per request by the pre-routing hook (behind a trusted proxy: the forwarded client).
+std::string peer(const httplib::Request& req) {
+  const std::string& client = current_request().client_addr;
+  return client.empty() ? req.remote_addr + ":" + std::to_string(req.remote_port) : client;
+}
 
 void send_json(httplib::Response& res, int status, const std::string& body) {
   res.status = status;

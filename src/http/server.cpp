@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/strings.h"
 #include "http/errors.h"
+#include "http/forwarded.h"
 #include "http/request_context.h"
 #include "http/routes.h"
 
@@ -17,11 +18,46 @@ namespace ota::http {
 namespace {
 
 // cpp-httplib 0.11.4 exposes the listening socket only to subclasses; we need it to raise the
-// compiled-in listen backlog of 5 (docs/perf-baseline.md §3).
-class HttplibServer : public httplib::Server {
+// compiled-in listen backlog of 5 (docs/perf-baseline.md §3). One template serves the plain and
+// the TLS listener, so both get exactly the same setup, guards and routes.
+template <class Base>
+class Listener : public Base {
  public:
-  void raise_backlog(int backlog) { ::listen(svr_sock_, backlog); }
+  using Base::Base;
+  void raise_backlog(int backlog) { ::listen(this->svr_sock_, backlog); }
 };
+
+struct ListenerParts {
+  std::unique_ptr<httplib::Server> server;
+  std::function<void(int)> raise_backlog;
+  Status tls_setup;  // why the TLS context is unusable (then server->is_valid() is false)
+};
+
+template <class L>
+ListenerParts with_backlog(std::unique_ptr<L> listener, Status tls_setup = ok()) {
+  L* raw = listener.get();
+  return {std::move(listener), [raw](int backlog) { raw->raise_backlog(backlog); }, std::move(tls_setup)};
+}
+
+ListenerParts make_listener(const ServerOptions& options) {
+  if (!options.tls) return with_backlog(std::make_unique<Listener<httplib::Server>>());
+  // The library creates the SSL_CTX and hands it to us once, before serving; crypto/ does all
+  // of the OpenSSL configuration.
+  Status setup = ok();
+  auto listener = std::make_unique<Listener<httplib::SSLServer>>([&](SSL_CTX& ctx) {
+    setup = crypto::configure_server_context(&ctx, options.tls);
+    return static_cast<bool>(setup);
+  });
+  return with_backlog(std::move(listener), std::move(setup));
+}
+
+// The X-Forwarded-For header lines, in the order received.
+std::vector<std::string> forwarded_for(const httplib::Request& req) {
+  std::vector<std::string> lines;
+  auto [begin, end] = req.headers.equal_range("X-Forwarded-For");
+  for (auto it = begin; it != end; ++it) lines.push_back(it->second);
+  return lines;
+}
 
 // The headers the library itself adds to every request. A client that sends one of them would
 // shadow the real value (CVE-2025-66570), so such requests are refused.
@@ -38,12 +74,14 @@ bool carries_body(const httplib::Request& req) {
 struct Server::Impl {
   ServerOptions options;
   const Services& services;
-  HttplibServer svr;
+  ListenerParts listener;
+  httplib::Server& svr;
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> next_request_id{1};
   int64_t started_ms = 0;
 
-  Impl(ServerOptions o, const Services& s) : options(std::move(o)), services(s) {
+  Impl(ServerOptions o, const Services& s)
+      : options(std::move(o)), services(s), listener(make_listener(options)), svr(*listener.server) {
     configure_library();
     install_guards();
     install_routes();
@@ -68,6 +106,12 @@ struct Server::Impl {
       RequestContext& ctx = begin_request(next_request_id.fetch_add(1), now_ns());
       in_flight.fetch_add(1, std::memory_order_relaxed);
       ctx.counted = true;
+      // First, so that even a rejected request is logged with its real client.
+      // With nobody trusted (the default) X-Forwarded-For is not even read.
+      auto xff = options.trusted_proxies.empty() ? std::vector<std::string>{} : forwarded_for(req);
+      ClientAddress client = client_address(req.remote_addr, req.remote_port, xff, options.trusted_proxies);
+      ctx.client_addr = std::move(client.text);
+      ctx.client_forwarded = client.forwarded;
 
       size_t client_headers = 0, header_bytes = 0;
       for (const auto& [name, value] : req.headers) {
@@ -159,9 +203,13 @@ struct Server::Impl {
       }
       if (options.access_log) {
         double ms = ctx.start_ns ? static_cast<double>(elapsed_ns) / 1e6 : -1;
+        std::string tcp_peer = req.remote_addr + ":" + std::to_string(req.remote_port);
+        // The proxy a forwarded request came through, to debug trusted_proxies with.
+        std::string via = ctx.client_forwarded ? " via=" + tcp_peer : std::string();
         // The path only: query strings may carry signed tokens, which are never logged.
-        spdlog::info("access id={} peer={}:{} method={} path={} status={} bytes={} ms={:.3f}", ctx.id,
-                     req.remote_addr, req.remote_port, req.method, req.path.substr(0, 512), res.status, bytes, ms);
+        spdlog::info("access id={} peer={}{} method={} path={} status={} bytes={} ms={:.3f}", ctx.id,
+                     ctx.client_addr.empty() ? tcp_peer : ctx.client_addr, via, req.method, req.path.substr(0, 512),
+                     res.status, bytes, ms);
       }
       if (ctx.counted) in_flight.fetch_sub(1, std::memory_order_relaxed);
       end_request();
@@ -216,6 +264,11 @@ Server::~Server() = default;
 
 Result<int> Server::bind() {
   const auto& o = impl_->options;
+  if (!impl_->svr.is_valid()) {
+    const Status& why = impl_->listener.tls_setup;
+    std::string reason = why ? "the library could not create a TLS context" : why.error().message();
+    return Error(ErrorCode::kInternal, "cannot set up TLS: " + reason);
+  }
   int port = 0;
   if (o.port == 0) {
     port = impl_->svr.bind_to_any_port(o.host);
@@ -227,7 +280,7 @@ Result<int> Server::bind() {
                                               " (address in use, or not an address of this machine); "
                                               "choose another with --listen");
   }
-  impl_->svr.raise_backlog(o.backlog);
+  impl_->listener.raise_backlog(o.backlog);
   return port;
 }
 

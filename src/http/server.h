@@ -10,7 +10,9 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/net.h"
 #include "common/result.h"
+#include "crypto/tls.h"
 #include "http/services.h"
 
 namespace ota::http {
@@ -33,6 +35,11 @@ struct ServerOptions {
   int64_t admin_session_ttl_s = 12 * 3600;  // admin page sign-ins last this long at most
   bool secure_cookies = false;        // mark the session cookie Secure (the public URL is https)
   std::string metrics_token;          // when set, GET /metrics needs `Authorization: Bearer <it>`
+  // When set, the listener speaks HTTPS only, each handshake presenting the store's current
+  // certificate (replace it there to reload). Null: plain HTTP.
+  std::shared_ptr<crypto::CertificateStore> tls;
+  // TCP peers whose X-Forwarded-For names the client (http/forwarded.h). Empty: nobody's.
+  net::CidrSet trusted_proxies;
 };
 
 
@@ -44,7 +51,8 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Binds the listening socket; returns the bound port. Errors name the address and the reason.
+  // Binds the listening socket; returns the bound port. Errors name the address and the reason,
+  // or why the TLS context could not be set up.
   Result<int> bind();
   // Serves until stop() is called; returns when the listener is closed and every worker is done.
   Status run();

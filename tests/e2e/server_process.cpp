@@ -96,8 +96,10 @@ CommandResult run_otaserver(const std::vector<std::string>& args,
 
 std::optional<ServerProcess> ServerProcess::start(const std::filesystem::path& data_dir,
                                                   const std::vector<std::string>& extra_args,
-                                                  const std::vector<std::pair<std::string, std::string>>& env) {
+                                                  const std::vector<std::pair<std::string, std::string>>& env,
+                                                  bool https) {
   ServerProcess p;
+  p.https_ = https;
   p.work_ = make_work_dir();
   auto port_file = p.work_ / "port";
   std::vector<std::string> args = {"serve", "--data", data_dir.string(), "--listen", "127.0.0.1:0",
@@ -128,7 +130,7 @@ std::optional<ServerProcess> ServerProcess::start(const std::filesystem::path& d
 }
 
 ServerProcess::ServerProcess(ServerProcess&& other) noexcept
-    : pid_(other.pid_), port_(other.port_), work_(std::move(other.work_)) {
+    : pid_(other.pid_), port_(other.port_), https_(other.https_), work_(std::move(other.work_)) {
   other.pid_ = -1;
   other.work_.clear();
 }
@@ -138,6 +140,7 @@ ServerProcess& ServerProcess::operator=(ServerProcess&& other) noexcept {
     if (pid_ > 0) kill9();
     pid_ = other.pid_;
     port_ = other.port_;
+    https_ = other.https_;
     work_ = std::move(other.work_);
     other.pid_ = -1;
     other.work_.clear();
@@ -158,7 +161,8 @@ ServerProcess::~ServerProcess() {
 }
 
 httplib::Client ServerProcess::client() const {
-  httplib::Client c("127.0.0.1", port_);
+  httplib::Client c(base_url());
+  if (https_) c.enable_server_certificate_verification(false);
   c.set_connection_timeout(std::chrono::seconds(5));
   c.set_read_timeout(std::chrono::seconds(10));
   c.set_write_timeout(std::chrono::seconds(10));

@@ -28,16 +28,19 @@ class ServerProcess {
  public:
   // Starts `otaserver serve --data DATA --listen 127.0.0.1:0 --port-file ... EXTRA...` and waits
   // until /healthz answers. Fails the current test (and returns nullopt) if it does not.
+  // `https`: the server was given a certificate; probe and talk to it over TLS (the certificate
+  // is not verified: tests use self-signed ones).
   static std::optional<ServerProcess> start(const std::filesystem::path& data_dir,
                                             const std::vector<std::string>& extra_args = {},
-                                            const std::vector<std::pair<std::string, std::string>>& env = {});
+                                            const std::vector<std::pair<std::string, std::string>>& env = {},
+                                            bool https = false);
   ServerProcess(ServerProcess&& other) noexcept;
   ServerProcess& operator=(ServerProcess&& other) noexcept;
   ~ServerProcess();
 
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string base_url() const { return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_); }
   httplib::Client client() const;
 
   // Sends `sig` and waits up to `timeout` for exit; returns the exit code (or -signal).
@@ -53,6 +56,7 @@ class ServerProcess {
   ServerProcess() = default;
   pid_t pid_ = -1;
   int port_ = 0;
+  bool https_ = false;
   std::filesystem::path work_;
 };
 
