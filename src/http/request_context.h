@@ -22,7 +22,7 @@ struct RequestContext {
   bool counted = false;                 // entered the in-flight count
   // Who the request is from (http/forwarded.h): what the access log, the audit log and sessions
   // record. Set once by the pre-routing hook; empty for requests the library refused before it.
-  std::string client_addr;
+  std::string client_addr;              // empty: the TCP peer (no trusted proxies configured)
   bool client_forwarded = false;        // client_addr came from a trusted proxy's X-Forwarded-For
   std::optional<auth::TokenInfo> token; // the authenticated admin token, for /api/v1 routes
   std::optional<auth::Session> session; // set when the token came from the admin page's cookie

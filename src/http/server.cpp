@@ -106,12 +106,15 @@ struct Server::Impl {
       RequestContext& ctx = begin_request(next_request_id.fetch_add(1), now_ns());
       in_flight.fetch_add(1, std::memory_order_relaxed);
       ctx.counted = true;
-      // First, so that even a rejected request is logged with its real client.
-      // With nobody trusted (the default) X-Forwarded-For is not even read.
-      auto xff = options.trusted_proxies.empty() ? std::vector<std::string>{} : forwarded_for(req);
-      ClientAddress client = client_address(req.remote_addr, req.remote_port, xff, options.trusted_proxies);
-      ctx.client_addr = std::move(client.text);
-      ctx.client_forwarded = client.forwarded;
+      // First, so that even a rejected request is logged with its real client. With nobody
+      // trusted (the default) there is nothing to work out: an empty client_addr means the TCP
+      // peer, which the access log and peer() format only when they need it.
+      if (!options.trusted_proxies.empty()) {
+        ClientAddress client =
+            client_address(req.remote_addr, req.remote_port, forwarded_for(req), options.trusted_proxies);
+        ctx.client_addr = std::move(client.text);
+        ctx.client_forwarded = client.forwarded;
+      }
 
       size_t client_headers = 0, header_bytes = 0;
       for (const auto& [name, value] : req.headers) {
