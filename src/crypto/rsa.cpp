@@ -112,19 +112,6 @@ Status require_rsa(const EVP_PKEY* pkey) {
   return ok();
 }
 
-// Seconds since the epoch for an ASN1_TIME (UTCTime or GeneralizedTime, always UTC); false if it
-// does not parse. Calendar arithmetic instead of timegm(), whose -1 is also a valid instant.
-bool asn1_time_to_seconds(const ASN1_TIME* t, int64_t* seconds) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return false;
-  const std::chrono::year_month_day date{std::chrono::year{tm.tm_year + 1900},
-                                         std::chrono::month{static_cast<unsigned>(tm.tm_mon + 1)},
-                                         std::chrono::day{static_cast<unsigned>(tm.tm_mday)}};
-  if (!date.ok()) return false;
-  const int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
-  *seconds = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-  return true;
-}
 
 // Floor division, so that -1 ms is 1969-12-31T23:59:59, not the epoch.
 int64_t ms_to_seconds(int64_t ms) { return ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000); }

@@ -79,19 +79,6 @@ std::string name_text(const X509_NAME* name) {
   return len > 0 ? std::string(data, static_cast<size_t>(len)) : std::string();
 }
 
-// Seconds since the epoch for an ASN1_TIME (always UTC), by calendar arithmetic rather than
-// timegm(), whose -1 is also a valid instant.
-bool asn1_time_to_seconds(const ASN1_TIME* t, int64_t* seconds) {
-  struct tm tm {};
-  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return false;
-  const std::chrono::year_month_day date{std::chrono::year{tm.tm_year + 1900},
-                                         std::chrono::month{static_cast<unsigned>(tm.tm_mon + 1)},
-                                         std::chrono::day{static_cast<unsigned>(tm.tm_mday)}};
-  if (!date.ok()) return false;
-  const int64_t days = std::chrono::sys_days{date}.time_since_epoch().count();
-  *seconds = days * 86400 + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
-  return true;
-}
 
 std::string fingerprint_sha256(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
