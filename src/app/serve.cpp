@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ http::ServerOptions http_options(const config::Config& cfg) {
   o.backlog = static_cast<int>(cfg.uint("backlog"));
   o.keep_alive_max_requests = cfg.uint("keep_alive_requests");
   o.keep_alive_timeout_s = static_cast<int>(cfg.uint("keep_alive_timeout_s"));
+  o.max_connections = cfg.uint("max_connections");
   o.read_timeout_s = static_cast<int>(cfg.uint("read_timeout_s"));
   o.write_timeout_s = static_cast<int>(cfg.uint("write_timeout_s"));
   o.max_body_bytes = cfg.uint("max_upload_bytes");
@@ -86,6 +88,23 @@ Result<net::CidrSet> trusted_proxies(const config::Config& cfg) {
 }
 
 // SIGHUP (`systemctl reload otaserver`): reload the certificate, telling systemd as it goes.
+// Every open connection is a descriptor; the shell's default soft limit (1024) would cap the
+// server far below max_connections. Raise the soft limit as far as the hard limit allows.
+void fit_descriptor_limit(size_t max_connections) {
+  constexpr rlim_t kOwnDescriptors = 256;  // stores, logs, listener, epoll, backups
+  const rlim_t wanted = static_cast<rlim_t>(max_connections) + kOwnDescriptors;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= wanted) return;
+  rlimit raised = limit;
+  raised.rlim_cur = limit.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, limit.rlim_max);
+  if (raised.rlim_cur > limit.rlim_cur) ::setrlimit(RLIMIT_NOFILE, &raised);
+  if (raised.rlim_cur < wanted) {
+    spdlog::warn("max_connections={} needs {} file descriptors but the limit is {}; raise LimitNOFILE (systemd) or "
+                 "`ulimit -Hn`, or lower max_connections",
+                 max_connections, wanted, raised.rlim_cur);
+  }
+}
+
 void reload_on_signal(CertificateReloader* tls) {
   if (tls == nullptr) {
     spdlog::info("SIGHUP: nothing to reload (TLS is off; other settings need a restart)");
@@ -307,6 +326,7 @@ int run_serve(std::span<const std::string> args) {
   }
 
   http::ServerOptions options = http_options(cfg);
+  fit_descriptor_limit(options.max_connections);
   if (tls) options.tls = tls->store();
   options.trusted_proxies = *proxies;
   http::Services services;
@@ -354,6 +374,7 @@ int run_serve(std::span<const std::string> args) {
   services.usage = &usage;
   services.http_metrics = &http_metrics;
   services.events = &events;
+  services.open_connections = [&server] { return server.open_connections(); };
 
   const std::string& port_file = cfg.str("port_file");
   if (!port_file.empty()) {

@@ -3,6 +3,8 @@
 
 #include <openssl/err.h>
 
+#include <string>
+
 namespace ota::crypto {
 
 // OpenSSL reports failures through a thread-local queue. Every public function empties it on the
@@ -15,5 +17,16 @@ class ErrorQueueGuard {
   ErrorQueueGuard(const ErrorQueueGuard&) = delete;
   ErrorQueueGuard& operator=(const ErrorQueueGuard&) = delete;
 };
+
+// The first reason OpenSSL queued, for appending to a message; empties the queue.
+inline std::string openssl_reason() {
+  unsigned long first = 0;
+  while (const unsigned long code = ERR_get_error()) {
+    if (first == 0) first = code;
+  }
+  if (first == 0) return {};
+  const char* reason = ERR_reason_error_string(first);
+  return std::string(" (OpenSSL: ") + (reason != nullptr ? reason : "unknown reason") + ")";
+}
 
 }  // namespace ota::crypto

@@ -38,17 +38,6 @@ struct ChainFree {
 };
 using ChainPtr = std::unique_ptr<STACK_OF(X509), ChainFree>;
 
-// The first reason OpenSSL queued, for appending to a message; empties the queue.
-std::string openssl_reason() {
-  unsigned long first = 0;
-  while (const unsigned long code = ERR_get_error()) {
-    if (first == 0) first = code;
-  }
-  if (first == 0) return {};
-  const char* reason = ERR_reason_error_string(first);
-  return std::string(" (OpenSSL: ") + (reason != nullptr ? reason : "unknown reason") + ")";
-}
-
 bool contains(std::string_view text, std::string_view needle) { return text.find(needle) != std::string_view::npos; }
 
 BioPtr read_only_bio(std::string_view data) {

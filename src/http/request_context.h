@@ -34,9 +34,10 @@ RequestContext& current_request();
 void end_request();
 
 // Sends `res` and then closes the connection, so unread request bytes can never be taken for the
-// next request. Works around 0.11.4 ignoring a handler's `Connection: close`: the body is sent
-// through a chunked provider that reports failure once the last chunk is out, which ends the
-// keep-alive loop. HTTP/1.0 connections close anyway.
+// next request.
 void close_after_response(const httplib::Request& req, httplib::Response& res);
+// For the connection loop, after each request: whether the handler asked for the connection to
+// close. Resets the flag.
+bool take_close_connection();
 
 }  // namespace ota::http

@@ -124,6 +124,11 @@ void write_metrics(const Services& services, telemetry::PrometheusWriter& w) {
   w.family("otaserver_uptime_seconds", "Seconds since the server started.", "gauge");
   w.sample("otaserver_uptime_seconds", {},
            static_cast<double>(services.clock->now_ms() - services.started_at_ms) / 1000.0);
+  if (services.open_connections) {
+    w.family("otaserver_http_open_connections", "Client connections open now, idle keep-alive ones included.",
+             "gauge");
+    w.sample("otaserver_http_open_connections", {}, static_cast<uint64_t>(services.open_connections()));
+  }
   if (services.http_metrics != nullptr) services.http_metrics->write(w);
 
   if (services.events != nullptr) {

@@ -9,6 +9,8 @@
 
 #include "common/log.h"
 #include "common/strings.h"
+#include "crypto/tls_session.h"
+#include "http/connection_loop.h"
 #include "http/errors.h"
 #include "http/forwarded.h"
 #include "http/request_context.h"
@@ -17,39 +19,23 @@
 namespace ota::http {
 namespace {
 
-// cpp-httplib 0.11.4 exposes the listening socket only to subclasses; we need it to raise the
-// compiled-in listen backlog of 5 (docs/perf-baseline.md §3). One template serves the plain and
-// the TLS listener, so both get exactly the same setup, guards and routes.
-template <class Base>
-class Listener : public Base {
+// The library's router, request parser and response writer, driven by our connection loop
+// instead of its own accept loop (http/connection_loop.h). process_request is protected.
+class Router : public httplib::Server {
  public:
-  using Base::Base;
-  void raise_backlog(int backlog) { ::listen(this->svr_sock_, backlog); }
+  // Serves one request; false when the connection must close (end of stream, a read or write
+  // failure, the client's `Connection: close`, or a handler's close_after_response).
+  bool serve_one(httplib::Stream& stream, bool last) {
+    bool client_closes = false;
+    bool written = process_request(stream, last, client_closes, nullptr);
+    bool handler_closes = take_close_connection();
+    return written && !client_closes && !handler_closes;
+  }
+  // The library stops content providers (asset downloads) once it believes it is shutting down,
+  // which it judges by its own listening socket being invalid. It never gets one here (the loop
+  // owns ours), so mark it as serving; shutdown is the loop's business.
+  void mark_serving() { svr_sock_ = 0; }
 };
-
-struct ListenerParts {
-  std::unique_ptr<httplib::Server> server;
-  std::function<void(int)> raise_backlog;
-  Status tls_setup;  // why the TLS context is unusable (then server->is_valid() is false)
-};
-
-template <class L>
-ListenerParts with_backlog(std::unique_ptr<L> listener, Status tls_setup = ok()) {
-  L* raw = listener.get();
-  return {std::move(listener), [raw](int backlog) { raw->raise_backlog(backlog); }, std::move(tls_setup)};
-}
-
-ListenerParts make_listener(const ServerOptions& options) {
-  if (!options.tls) return with_backlog(std::make_unique<Listener<httplib::Server>>());
-  // The library creates the SSL_CTX and hands it to us once, before serving; crypto/ does all
-  // of the OpenSSL configuration.
-  Status setup = ok();
-  auto listener = std::make_unique<Listener<httplib::SSLServer>>([&](SSL_CTX& ctx) {
-    setup = crypto::configure_server_context(&ctx, options.tls);
-    return static_cast<bool>(setup);
-  });
-  return with_backlog(std::move(listener), std::move(setup));
-}
 
 // The X-Forwarded-For header lines, in the order received.
 std::vector<std::string> forwarded_for(const httplib::Request& req) {
@@ -74,28 +60,23 @@ bool carries_body(const httplib::Request& req) {
 struct Server::Impl {
   ServerOptions options;
   const Services& services;
-  ListenerParts listener;
-  httplib::Server& svr;
+  Router svr;
+  std::unique_ptr<crypto::TlsServerContext> tls_context;
+  std::unique_ptr<ConnectionLoop> loop;
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> next_request_id{1};
   int64_t started_ms = 0;
 
-  Impl(ServerOptions o, const Services& s)
-      : options(std::move(o)), services(s), listener(make_listener(options)), svr(*listener.server) {
+  Impl(ServerOptions o, const Services& s) : options(std::move(o)), services(s) {
     configure_library();
     install_guards();
     install_routes();
   }
 
   void configure_library() {
-    int workers = options.workers;
-    svr.new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
-    // Without TCP_NODELAY a keep-alive client waits for the delayed ACK: ~40 requests/s.
-    svr.set_tcp_nodelay(true);
+    // Only what the library still decides: the Keep-Alive header it writes, and body limits.
     svr.set_keep_alive_max_count(options.keep_alive_max_requests);
     svr.set_keep_alive_timeout(options.keep_alive_timeout_s);
-    svr.set_read_timeout(options.read_timeout_s, 0);
-    svr.set_write_timeout(options.write_timeout_s, 0);
     svr.set_payload_max_length(options.max_body_bytes);
   }
 
@@ -266,35 +247,41 @@ Server::Server(ServerOptions options, const Services& services)
 Server::~Server() = default;
 
 Result<int> Server::bind() {
-  const auto& o = impl_->options;
-  if (!impl_->svr.is_valid()) {
-    const Status& why = impl_->listener.tls_setup;
-    std::string reason = why ? "the library could not create a TLS context" : why.error().message();
-    return Error(ErrorCode::kInternal, "cannot set up TLS: " + reason);
+  Impl& m = *impl_;
+  const ServerOptions& o = m.options;
+  if (o.tls) {
+    auto context = crypto::TlsServerContext::create(o.tls);
+    if (!context) return Error(ErrorCode::kInternal, "cannot set up TLS: " + context.error().message());
+    m.tls_context = std::move(*context);
   }
-  int port = 0;
-  if (o.port == 0) {
-    port = impl_->svr.bind_to_any_port(o.host);
-  } else if (impl_->svr.bind_to_port(o.host, o.port)) {
-    port = o.port;
-  }
-  if (port <= 0) {
-    return Error(ErrorCode::kUnavailable, "cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                                              " (address in use, or not an address of this machine); "
-                                              "choose another with --listen");
-  }
-  impl_->listener.raise_backlog(o.backlog);
-  return port;
+  ConnectionLoopOptions loop_options;
+  loop_options.workers = o.workers;
+  loop_options.backlog = o.backlog;
+  loop_options.max_connections = o.max_connections;
+  loop_options.idle_timeout_s = o.keep_alive_timeout_s;
+  loop_options.max_requests_per_connection = o.keep_alive_max_requests;
+  loop_options.timeouts = {o.read_timeout_s * 1000, o.write_timeout_s * 1000};
+  m.loop = std::make_unique<ConnectionLoop>(
+      loop_options, m.tls_context.get(),
+      [&m](ConnectionStream& stream, bool last) { return m.svr.serve_one(stream, last); });
+  auto port = m.loop->bind(o.host, o.port);
+  if (!port) return port.error();
+  m.svr.mark_serving();
+  return *port;
 }
 
 Status Server::run() {
+  if (!impl_->loop) return internal_error("Server::run before bind");
   impl_->started_ms = impl_->services.clock->now_ms();
-  if (!impl_->svr.listen_after_bind()) return internal_error("the HTTP listener stopped unexpectedly");
-  return ok();
+  return impl_->loop->run();
 }
 
-void Server::stop() { impl_->svr.stop(); }
+void Server::stop() {
+  if (impl_->loop) impl_->loop->stop();
+}
 
 int64_t Server::in_flight() const { return impl_->in_flight.load(); }
+
+size_t Server::open_connections() const { return impl_->loop ? impl_->loop->open_connections() : 0; }
 
 }  // namespace ota::http

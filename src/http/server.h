@@ -20,10 +20,11 @@ namespace ota::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                    // 0 = pick a free port; bind() reports it
-  int workers = 256;                  // threads; each serves one connection at a time
+  int workers = 64;                   // threads: requests in progress at once (idle connections need none)
   int backlog = 4096;                 // the library's 5 drops SYNs under reconnect bursts
+  size_t max_connections = 10000;     // open at once; beyond it new clients get a 503
   size_t keep_alive_max_requests = 1000;
-  int keep_alive_timeout_s = 2;       // each idle keep-alive connection holds a worker this long
+  int keep_alive_timeout_s = 15;      // an idle keep-alive connection is closed after this
   int read_timeout_s = 5;
   int write_timeout_s = 5;
   size_t max_body_bytes = 256u << 20; // the largest upload (PUT /api/v1/blobs/...)
@@ -60,6 +61,8 @@ class Server {
   void stop();
   // Requests being handled right now (for the shutdown log line).
   int64_t in_flight() const;
+  // Client connections open right now, idle ones included.
+  size_t open_connections() const;
 
  private:
   struct Impl;

@@ -36,6 +36,7 @@ struct Services {
   telemetry::UsageRecorder* usage = nullptr;       // adoption counters (flushed by app/)
   telemetry::HttpMetrics* http_metrics = nullptr;  // requests by route and status
   telemetry::EventCounters* events = nullptr;      // publishes, rollbacks, ...
+  std::function<size_t()> open_connections;        // client connections open now (idle included)
 };
 
 }  // namespace ota::http
