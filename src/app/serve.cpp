@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -104,6 +105,16 @@ void fit_descriptor_limit(size_t max_connections) {
                  max_connections, wanted, raised.rlim_cur);
   }
 }
+
+// glibc gives each thread that allocates its own arena, up to 8 per core, and each keeps what
+// was freed in it: after a publish (multi-MiB uploads, compression, a catalog rebuild) that was
+// ~20 MiB of resident memory nobody used. Per-thread caches still serve the small allocations
+// of the request path without taking an arena lock.
+void limit_allocator_arenas() { ::mallopt(M_ARENA_MAX, 2); }
+
+// Hands memory freed after bursts (publishes, backups, gc) back to the kernel. Cheap when there
+// is nothing to return; run from a periodic thread, never on a request.
+void return_free_memory() { ::malloc_trim(0); }
 
 void reload_on_signal(CertificateReloader* tls) {
   if (tls == nullptr) {
@@ -303,6 +314,7 @@ int run_serve(std::span<const std::string> args) {
   }
 
   log::setup(*log::parse_level(cfg.str("log_level")));
+  limit_allocator_arenas();
   ::umask(027);  // nothing the server creates is for other users
   ShutdownCoordinator::block_signals();
 
@@ -408,6 +420,7 @@ int run_serve(std::span<const std::string> args) {
       gc.emplace(std::chrono::seconds(cfg.uint("gc_interval_s")), [&services] { collect_garbage(services); });
     }
     Periodic counters(std::chrono::seconds(cfg.uint("usage_flush_s")), [&] { flush_counters(patches, usage, *data); });
+    Periodic trim(std::chrono::seconds(30), return_free_memory);
     served = server.run();
   }
   // Counters still in memory are written before the stores close.
