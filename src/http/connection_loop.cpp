@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/thread_annotations.h"
+#include "http/worker_gate.h"
 
 namespace ota::http {
 namespace {
@@ -88,6 +89,7 @@ struct ConnectionLoop::Impl {
   ConnectionLoopOptions options;
   const crypto::TlsServerContext* tls;
   ServeOne serve;
+  WorkerGate gate;
 
   int listen_fd = -1;
   int epoll_fd = -1;
@@ -104,7 +106,11 @@ struct ConnectionLoop::Impl {
   std::atomic<int64_t> last_accept_warning_ms{0};
 
   Impl(ConnectionLoopOptions o, const crypto::TlsServerContext* t, ServeOne s)
-      : options(o), tls(t), serve(std::move(s)), slots(std::make_unique<Slot[]>(o.max_connections)) {
+      : options(o),
+        tls(t),
+        serve(std::move(s)),
+        gate(std::min(o.workers, o.running_workers)),
+        slots(std::make_unique<Slot[]>(o.max_connections)) {
     std::lock_guard lock(free_mutex);
     free_slots.reserve(options.max_connections);
     for (size_t i = options.max_connections; i > 0; --i) free_slots.push_back(static_cast<uint32_t>(i - 1));
@@ -216,7 +222,13 @@ struct ConnectionLoop::Impl {
   // --- serving ---
 
   void worker() {
+    gate.adopt_this_thread();
+    struct LeaveOnExit {
+      WorkerGate& gate;
+      ~LeaveOnExit() { gate.leave(); }  // lets the next waiting worker in to see the stop too
+    } leave_on_exit{gate};
     for (;;) {
+      gate.enter();
       epoll_event event{};
       int n = ::epoll_wait(epoll_fd, &event, 1, -1);
       if (n < 0) {

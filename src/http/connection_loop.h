@@ -24,7 +24,8 @@
 namespace ota::http {
 
 struct ConnectionLoopOptions {
-  int workers = 64;                // requests served at once
+  int workers = 64;                // threads: requests in progress at once, waiting ones included
+  int running_workers = 4;         // of those, how many run at once (http/worker_gate.h)
   int backlog = 4096;              // connections the kernel queues before accept
   size_t max_connections = 10000;  // open at once; beyond it new clients get a 503
   int idle_timeout_s = 15;         // keep-alive: how long an idle connection stays open

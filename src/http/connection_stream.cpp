@@ -1,5 +1,7 @@
 #include "http/connection_stream.h"
 
+#include "http/worker_gate.h"
+
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -43,6 +45,7 @@ ConnectionStream::~ConnectionStream() {
 }
 
 bool ConnectionStream::wait_for(short events, int timeout_ms) const {
+  WorkerGate::Outside outside;  // another worker runs while this one waits on its client
   pollfd p{fd_, events, 0};
   const int64_t deadline = now_ms() + timeout_ms;
   for (;;) {

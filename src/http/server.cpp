@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <stdexcept>
+#include <thread>
 #include <sys/socket.h>
 
 #include <httplib.h>
@@ -15,6 +16,7 @@
 #include "http/forwarded.h"
 #include "http/request_context.h"
 #include "http/routes.h"
+#include "http/worker_gate.h"
 
 namespace ota::http {
 namespace {
@@ -139,6 +141,8 @@ struct Server::Impl {
         return httplib::Server::HandlerResponse::Unhandled;
       }
       if (starts_with(req.path, "/api/")) {
+        // Admin requests may take long (uploads, publishes, backups): not on the devices' places.
+        WorkerGate::leave_current();
         if (guard_api_request(req, res, services, options)) return httplib::Server::HandlerResponse::Handled;
         return httplib::Server::HandlerResponse::Unhandled;
       }
@@ -256,6 +260,9 @@ Result<int> Server::bind() {
   }
   ConnectionLoopOptions loop_options;
   loop_options.workers = o.workers;
+  // One per core, plus two for workers stalled on something the gate cannot see (a page fault,
+  // an fsync inside SQLite).
+  loop_options.running_workers = static_cast<int>(std::max(2u, std::thread::hardware_concurrency())) + 2;
   loop_options.backlog = o.backlog;
   loop_options.max_connections = o.max_connections;
   loop_options.idle_timeout_s = o.keep_alive_timeout_s;
