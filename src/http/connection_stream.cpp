@@ -45,7 +45,7 @@ ConnectionStream::~ConnectionStream() {
 }
 
 bool ConnectionStream::wait_for(short events, int timeout_ms) const {
-  WorkerGate::Outside outside;  // another worker runs while this one waits on its client
+  WorkerGate::leave_current();  // another worker takes events while this one waits on its client
   pollfd p{fd_, events, 0};
   const int64_t deadline = now_ms() + timeout_ms;
   for (;;) {

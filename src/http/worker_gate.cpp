@@ -15,26 +15,24 @@ void WorkerGate::adopt_this_thread() {
 
 void WorkerGate::enter() {
   if (tls_inside) return;
-  places_.acquire();
+  std::unique_lock lock(mutex_);
+  place_freed_.wait(lock, [this]() OTA_REQUIRES(mutex_) { return free_places_ > 0; });
+  --free_places_;
   tls_inside = true;
 }
 
 void WorkerGate::leave() {
   if (!tls_inside) return;
   tls_inside = false;
-  places_.release();
+  {
+    std::lock_guard lock(mutex_);
+    ++free_places_;
+  }
+  place_freed_.notify_one();
 }
 
 void WorkerGate::leave_current() {
   if (tls_gate != nullptr) tls_gate->leave();
-}
-
-WorkerGate::Outside::Outside() : left_(tls_gate != nullptr && tls_inside) {
-  if (left_) tls_gate->leave();
-}
-
-WorkerGate::Outside::~Outside() {
-  if (left_) tls_gate->enter();
 }
 
 }  // namespace ota::http

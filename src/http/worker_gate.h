@@ -4,19 +4,22 @@
 // running workers gave 64k req/s, 19 µs and p99 2-3 ms. But threads must also be able to wait
 // on a slow client or the disk without stopping everyone else.
 //
-// So every worker thread must be inside the gate to wait for events or run request code, at
-// most `limit` at a time; a worker about to wait (a slow client's socket, a long admin request)
-// steps outside and another takes its place. `workers` bounds threads (and so the waits in
+// So a worker thread must be inside the gate to take an event, at most `limit` at a time; a
+// worker about to wait (a slow client's socket, a long admin request) steps outside for the
+// rest of that request and another takes its place. `workers` bounds threads (and so the waits in
 // progress); the gate bounds the CPU-bound ones.
 #pragma once
 
-#include <semaphore>
+#include <condition_variable>
+#include <mutex>
+
+#include "common/thread_annotations.h"
 
 namespace ota::http {
 
 class WorkerGate {
  public:
-  explicit WorkerGate(int limit) : places_(limit) {}
+  explicit WorkerGate(int limit) : free_places_(limit) {}
   WorkerGate(const WorkerGate&) = delete;
   WorkerGate& operator=(const WorkerGate&) = delete;
 
@@ -28,23 +31,16 @@ class WorkerGate {
   void leave();
 
   // For code that does not know its loop: the calling worker thread steps out of its gate
-  // (nothing on other threads). It re-enters before it takes the next event.
+  // (nothing on other threads) and finishes its current request outside. It re-enters before
+  // it takes the next event. (Re-entering at once instead would deadlock: the places may all be
+  // held by workers idling in epoll_wait, which only give them up when they get an event.)
   static void leave_current();
 
-  // Leaves for the scope (if inside) and re-enters after.
-  class Outside {
-   public:
-    Outside();
-    ~Outside();
-    Outside(const Outside&) = delete;
-    Outside& operator=(const Outside&) = delete;
-
-   private:
-    bool left_;
-  };
-
  private:
-  std::counting_semaphore<1 << 20> places_;
+  // Workers stay inside across requests, so this plain lock is off the hot path.
+  std::mutex mutex_;
+  std::condition_variable place_freed_;
+  int free_places_ OTA_GUARDED_BY(mutex_);
 };
 
 }  // namespace ota::http

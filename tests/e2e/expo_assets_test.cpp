@@ -2,8 +2,16 @@
 // asset tokens (extensions part, C68-C70, C87). Checklist numbers refer to
 // /work/shared/docs/expo-updates-protocol.md §8; the map of all lines, and the ones that do not
 // apply, is at the top of expo_protocol_test.cpp.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "expo_test_support.h"
 
@@ -62,6 +70,47 @@ TEST_F(ExpoAssets, EveryAssetMatchesItsManifestEntry_C58_C60_C91_C92_C93_C97_C99
       EXPECT_EQ(r.header_or("content-length"), std::to_string(r.body.size()));
     }
   }
+}
+
+// A phone on a slow network: the server cannot write the bundle in one go and waits on the
+// socket. Waiting workers step out of the worker gate (http/worker_gate.h); this once left the
+// download stuck when every place was held by workers idling in epoll_wait.
+TEST_F(ExpoAssets, ASlowReaderGetsTheWholeBundleAndKeepsItsConnection) {
+  const json launch = bundle();
+  const std::string path = url_path(launch["url"].get<std::string>());
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;  // a tiny receive window makes the server meet a full socket at once
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server().port()));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  timeval timeout{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: identity\r\n\r\n";
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE("request " + std::to_string(round + 1) + " on the connection");
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    std::string received;
+    size_t expected_size = 0;
+    while (expected_size == 0 || received.size() < expected_size) {
+      char chunk[4096];
+      ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+      ASSERT_GT(n, 0) << "stalled after " << received.size() << " bytes";
+      received.append(chunk, static_cast<size_t>(n));
+      size_t head_end = received.find("\r\n\r\n");
+      if (expected_size == 0 && head_end != std::string::npos) {
+        size_t at = received.find("Content-Length: ");
+        ASSERT_NE(at, std::string::npos);
+        expected_size = head_end + 4 + std::stoul(received.substr(at + 16));
+      }
+      if (received.size() % 65536 < 4096) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(sha256_base64url(received.substr(received.find("\r\n\r\n") + 4)), launch["hash"]);
+  }
+  ::close(fd);
 }
 
 TEST_F(ExpoAssets, Update1AssetsStillServeTheSameBytesAfterUpdate2_C101_C102) {
