@@ -66,14 +66,35 @@ Result<std::shared_ptr<const ServedAsset>> AssetLibrary::load(int64_t app_id, co
   asset->sha256 = sha256;
   asset->etag = "\"" + sha256.base64url() + "\"";
   asset->last_modified = format_http_date(asset->last_modified_ms);
-  OTA_ASSIGN_OR_RETURN(asset->identity, read_blob(storage_, sha256));
+  OTA_ASSIGN_OR_RETURN(asset->identity, blob_bytes(sha256));
   if (gzip_sha) {
-    OTA_ASSIGN_OR_RETURN(asset->gzip, read_blob(storage_, *gzip_sha));
+    OTA_ASSIGN_OR_RETURN(asset->gzip, blob_bytes(*gzip_sha));
   }
   if (br_sha) {
-    OTA_ASSIGN_OR_RETURN(asset->br, read_blob(storage_, *br_sha));
+    OTA_ASSIGN_OR_RETURN(asset->br, blob_bytes(*br_sha));
   }
   return std::shared_ptr<const ServedAsset>(std::move(asset));
+}
+
+Result<std::shared_ptr<const std::string>> AssetLibrary::blob_bytes(const crypto::Sha256& digest) {
+  std::string key(digest.view());
+  {
+    std::lock_guard lock(mutex_);
+    auto it = blobs_.find(key);
+    if (it != blobs_.end()) {
+      if (auto bytes = it->second.lock()) return bytes;
+    }
+  }
+  OTA_ASSIGN_OR_RETURN(auto bytes, read_blob(storage_, digest));
+  std::lock_guard lock(mutex_);
+  // Entries of evicted assets expire; drop them before the map outgrows the live set.
+  if (blobs_.size() > 2 * entries_.size() + 16) std::erase_if(blobs_, [](const auto& b) { return b.second.expired(); });
+  auto [it, added] = blobs_.try_emplace(std::move(key), bytes);
+  if (!added) {
+    if (auto existing = it->second.lock()) return existing;  // another thread read it meanwhile
+    it->second = bytes;
+  }
+  return bytes;
 }
 
 void AssetLibrary::forget(const std::vector<crypto::Sha256>& digests) {

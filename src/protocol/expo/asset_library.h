@@ -50,6 +50,9 @@ class AssetLibrary {
     std::list<std::string>::iterator lru;
   };
   Result<std::shared_ptr<const ServedAsset>> load(int64_t app_id, const crypto::Sha256& sha256);
+  // The bytes of a blob, shared with every entry that already holds them: apps that publish the
+  // same files (and an asset's identity and coded forms across apps) keep one copy in memory.
+  Result<std::shared_ptr<const std::string>> blob_bytes(const crypto::Sha256& digest);
 
   storage::Storage& storage_;
   size_t budget_;
@@ -57,6 +60,7 @@ class AssetLibrary {
   std::unordered_map<std::string, Entry> entries_ OTA_GUARDED_BY(mutex_);  // key: app id + digest
   std::list<std::string> lru_ OTA_GUARDED_BY(mutex_);                      // front = most recent
   size_t bytes_ OTA_GUARDED_BY(mutex_) = 0;
+  std::unordered_map<std::string, std::weak_ptr<const std::string>> blobs_ OTA_GUARDED_BY(mutex_);  // key: digest
 };
 
 }  // namespace ota::expo
