@@ -4,9 +4,10 @@
 set -euo pipefail
 
 BUILD_PKGS=(cmake g++ make pkg-config libcpp-httplib-dev libsqlite3-dev librocksdb-dev libssl-dev
-            nlohmann-json3-dev libspdlog-dev libgtest-dev)
+            nlohmann-json3-dev libspdlog-dev libgtest-dev libbz2-dev libdivsufsort-dev)
 # chromium + playwright-core (npm) drive the admin page in tests/browser; nodejs/npm run them.
-TEST_PKGS=(curl openssl chromium chromium-driver nodejs npm)
+# bsdiff: Debian's bsdiff/bspatch, an independent implementation the delta tests check ours against.
+TEST_PKGS=(curl openssl chromium chromium-driver nodejs npm bsdiff)
 
 want=("${BUILD_PKGS[@]}")
 if [ "${1:-}" = "--test" ]; then want+=("${TEST_PKGS[@]}"); fi

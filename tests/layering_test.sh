@@ -20,6 +20,7 @@ allowed() {
     telemetry) echo "common storage/metadata telemetry" ;;
     protocol/patch) echo "common crypto model storage storage/metadata storage/blobs telemetry protocol/patch" ;;
     codec) echo "common codec" ;;
+    delta) echo "common delta" ;;
     storage/repos) echo "common storage/metadata storage/repos" ;;
     auth) echo "common crypto storage/metadata auth" ;;
     admin) echo "common crypto model storage/metadata storage/repos auth telemetry admin" ;;
@@ -60,6 +61,8 @@ check_owner 'rocksdb/' storage/blobs
 check_owner 'openssl/' crypto
 check_owner 'zlib\.h' codec
 check_owner 'brotli/' codec
+check_owner 'bzlib\.h' delta
+check_owner 'divsufsort' delta
 
 if [ $fail -eq 0 ]; then echo "layering: ok ($(find . -name '*.h' -o -name '*.cpp' | wc -l) files)"; fi
 exit $fail
