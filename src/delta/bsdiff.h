@@ -42,10 +42,10 @@ inline constexpr size_t kMaxDiffInput = size_t{64} << 20;
 //
 // Cost, for base size B and target size T: time O(B log B) for the suffix array plus about
 // O(T log B) for the scan (not classic bsdiff's quadratic worst case, see kSkipSlack in
-// bsdiff.cpp); the fixture's 1.4 MB bundles take ~0.2 s. Peak memory about max(4·B, T + 8 MiB) plus the patch itself:
-// the suffix array (B int32 entries) lives only while control triples are found, then is freed before the diff and
-// extra bytes (T in total) are built and compressed one block at a time by a single bzip2 encoder (~7.6 MiB at block
-// size 9). The inputs are not copied.
+// bsdiff.cpp); the fixture's 1.4 MB bundles take ~0.2 s. Peak memory about max(4·B, T + 8 MiB)
+// plus the patch itself: the suffix array (B int32 entries) lives only while control triples are
+// found, then is freed before the diff and extra bytes (T in total) are built and compressed one
+// block at a time by a single bzip2 encoder (~7.6 MiB at block size 9). The inputs are not copied.
 //
 // Thread-safety: pure function, safe from any thread.
 // Errors: kTooLarge when either input exceeds kMaxDiffInput; kInternal if libdivsufsort or bzip2
