@@ -80,7 +80,9 @@ class Connection {
   template <class... Args>
   Result<Query> query(std::string_view sql, const Args&... args) {
     OTA_ASSIGN_OR_RETURN(auto prepared, prepare(sql));
-    auto [stmt, owned] = prepared;
+    // Plain variables, not a structured binding: clang before 16 cannot capture those in a lambda.
+    sqlite3_stmt* stmt = prepared.first;
+    const bool owned = prepared.second;
     Query q(this, stmt, owned);  // resets (or finalizes) the statement even if binding fails
     int index = 1;
     Status bound;
