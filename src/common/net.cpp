@@ -35,6 +35,9 @@ std::string_view trim_spaces(std::string_view s) {
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   // inet_pton needs a terminated string; the longest IPv6 text (with an embedded IPv4) is 45.
   if (text.empty() || text.size() > INET6_ADDRSTRLEN) return std::nullopt;
+  // inet_pton stops at a NUL, so "203.0.113.9\0junk" would read as 203.0.113.9 (found by
+  // tests/fuzz/net_fuzz): the whole text must be the address.
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
   char buf[INET6_ADDRSTRLEN + 1];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

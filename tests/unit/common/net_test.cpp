@@ -33,6 +33,15 @@ TEST(IpAddressTest, RefusesAnythingButABareAddress) {
   }
 }
 
+// inet_pton reads a C string; an embedded NUL must not cut the text short (found by fuzzing).
+TEST(IpAddressTest, RefusesTextWithANulInside) {
+  using namespace std::string_literals;
+  for (const std::string& bad : {"::\0/"s, "203.0.113.9\0junk"s, "10.0.0.1\0"s, "\0"s}) {
+    EXPECT_FALSE(IpAddress::parse(bad).has_value());
+    EXPECT_FALSE(Cidr::parse(bad + "/32").has_value());
+  }
+}
+
 TEST(CidrTest, MatchesItsNetworkOnly) {
   auto net8 = Cidr::parse("10.0.0.0/8");
   ASSERT_TRUE(net8) << net8.error().message();
