@@ -82,7 +82,9 @@ Result<std::string> file_header(std::string_view path, uint64_t size, int64_t mt
   std::memcpy(&h[257], "ustar", 6);
   h[263] = '0';
   h[264] = '0';
-  std::memcpy(&h[345], prefix.data(), prefix.size());
+  // Only when there is one: an empty prefix has a null data(), and memcpy from null is undefined
+  // even for 0 bytes (UBSan, found with tests/fuzz).
+  if (!prefix.empty()) std::memcpy(&h[345], prefix.data(), prefix.size());
   uint32_t sum = checksum(h.data());
   put_octal(&h[148], 7, sum);
   h[155] = ' ';
